@@ -5,8 +5,12 @@
  * which must outlive it. A message may carry tag 18 (COSE_Sign1) or 98
  * (COSE_Sign), or no tag; any other tag is rejected. Output is always tagged.
  *
- * Headers: alg (1) must be in the protected header; kid (4) is taken from
- * the protected header, else from the unprotected one. A crit (2) header
+ * Headers: alg (1) and kid (4) are taken from the protected header, else
+ * from the unprotected one (RFC 9052 permits both; the COSE working group's
+ * own vectors put alg in the unprotected bucket). Where alg travels does not
+ * weaken verification, because each key has exactly one algorithm and a
+ * mismatch is refused. An empty protected header is signed as h'' whether
+ * it arrived as h'' or h'a0' (RFC 9052 4.4). A crit (2) header
  * listing a label we do not understand is rejected. A label present in both
  * buckets is rejected (RFC 9052 3). What mrx writes: protected {1: alg,
  * 4: kid}, unprotected {}.
