@@ -4,8 +4,8 @@
  *
  * Every record is a COSE_Sign1 (the agreement: a COSE_Sign with one signature
  * per party) whose payload is a CBOR map of CWT claims (RFC 8392: 1 iss,
- * 2 sub, 4 exp, 5 nbf, 6 iat, 7 cti) plus text-keyed mrx claims, the first of
- * which is "type". docs/protocol.md and docs/mrx.cddl are the normative text.
+ * 2 sub, 4 exp, 5 nbf, 6 iat, 7 cti) plus text-keyed mrx claims, among
+ * them "type", which says which record it is. docs/protocol.md and docs/mrx.cddl are the normative text.
  *
  * Encoding is RFC 8949 core deterministic (shortest heads, definite lengths,
  * map keys in bytewise order of their encoding): one record, one byte string.
@@ -157,7 +157,7 @@ struct proto_status_list {
 	struct proto_reason_entry *reasons; /* owned */
 	size_t nreasons;
 	size_t reasons_cap;
-	uint8_t head[PROTO_HASH_LEN];	/* hash of the delta of this seq */
+	uint8_t head[PROTO_HASH_LEN];	/* record hash of the delta of this seq */
 	bool has_head;
 };
 
@@ -171,7 +171,7 @@ struct proto_status_change {
 struct proto_status_delta {
 	struct proto_claims c;		/* iss, sub uri, iat */
 	uint64_t seq;			/* >= 1 */
-	uint8_t prev[PROTO_HASH_LEN];	/* hash of delta seq - 1 (zeros for seq 1) */
+	uint8_t prev[PROTO_HASH_LEN];	/* record hash of delta seq - 1 (zeros for seq 1) */
 	struct proto_status_change changes[PROTO_CHANGES_MAX];
 	size_t nchanges;		/* >= 1 */
 };
@@ -211,7 +211,6 @@ struct proto_record {
 	enum proto_rec_type type;
 	struct cry_sign1 env;		/* envelope view (all but agreements) */
 	struct cry_sign multi;		/* envelope view (agreements) */
-	uint8_t hash[PROTO_HASH_LEN];	/* SHA-256 of the whole record bytes */
 	union {
 		struct proto_delegation del;
 		struct proto_clearance clr;
@@ -263,6 +262,15 @@ int proto_record_sign(const struct proto_record *rec,
     const struct cry_key *key, uint8_t *out, size_t cap, size_t *out_len,
     struct mrx_diag *diag);
 
+/*
+ * The record's identity: SHA-256 of its payload bytes. Re-wrapping the
+ * envelope (tag or not, header encoding) or a second valid signature does
+ * not change it. Computed on demand: a verifier that does not need it does
+ * not pay for it.
+ */
+int proto_record_hash(const struct proto_record *rec,
+    uint8_t out[PROTO_HASH_LEN]);
+
 /* Releases heap parts of rec; safe on a zeroed record; leaves rec zeroed. */
 void proto_record_fini(struct proto_record *rec);
 
@@ -281,5 +289,45 @@ int proto_status_get(const struct proto_status_list *sl, uint32_t idx,
 /* Sets entry idx and its reason (dropped when st is valid). */
 int proto_status_set(struct proto_status_list *sl, uint32_t idx,
     enum proto_status st, enum proto_reason why);
+
+/*
+ * Applies `n` changes to `sl` as one batch, all or nothing: every change is
+ * checked first (idx < size: MRX_ERANGE; status or reason out of range:
+ * MRX_EINVAL; one idx twice: MRX_EDUP), then applied, keeping `reasons`
+ * sorted. O(n log n + nreasons). On any error `sl` is unchanged.
+ */
+int proto_status_apply(struct proto_status_list *sl,
+    const struct proto_status_change *ch, size_t n);
+
+/*
+ * Checks the invariants of a status list: size a multiple of 4 in
+ * [4, PROTO_STATUS_ENTRIES_MAX], bits present, no entry 3, and `reasons`
+ * strictly sorted, naming exactly the entries that are not valid, each with
+ * a reason below PROTO_REASON_COUNT. O(size / 4 + nreasons). Returns 0 or
+ * MRX_ERANGE with diag naming "payload.status_list" or "payload.reasons".
+ */
+int proto_status_list_check(const struct proto_status_list *sl,
+    struct mrx_diag *diag);
+
+/*
+ * Compresses the bits of `sl` (size / 4 bytes) in zlib format (RFC 1950)
+ * at level 6: the "lst" of a status-list record. On success *out is a heap
+ * buffer of *out_len bytes owned by the caller (free()); on error *out is
+ * NULL.
+ */
+int proto_status_list_pack(const struct proto_status_list *sl, uint8_t **out,
+    size_t *out_len);
+
+/*
+ * Inflates a zlib stream `lst` into new bits for `sl` and sets sl->size to
+ * four entries per inflated byte. The output is bounded by
+ * PROTO_STATUS_ENTRIES_MAX / 4 bytes: a stream that inflates to more is
+ * MRX_ETOOBIG; a corrupt, truncated or dictionary stream MRX_EMALFORMED;
+ * bytes after its end MRX_ETRAILING; an empty result MRX_ERANGE. The diag
+ * names "payload.status_list.lst" and an offset inside `lst`. On success the
+ * old bits are freed; on error `sl` is unchanged. `reasons` is not touched.
+ */
+int proto_status_list_unpack(struct proto_status_list *sl, const uint8_t *lst,
+    size_t len, struct mrx_diag *diag);
 
 #endif
