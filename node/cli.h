@@ -1,0 +1,40 @@
+/*
+ * cli.h - the subcommands of the mrx tool. Each takes the arguments after
+ * its name (argv[0] is the subcommand) and returns the exit code.
+ */
+#ifndef NODE_CLI_H
+#define NODE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "key.h"
+#include "record.h"
+
+int cmd_keygen(int argc, char **argv);
+int cmd_issue(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_cose(int argc, char **argv);
+
+/*
+ * Fills the common claims of a new record: iss, iat (now unless iat_opt),
+ * a random cti, and nbf = iat. Returns 0 or the exit code after an error.
+ */
+int cli_claims_init(struct proto_claims *c, const char *iss,
+    const char *iat_opt);
+
+/* Encodes, signs with key and writes rec to `out`. Returns an exit code. */
+int cli_sign_write(const struct proto_record *rec, const struct cry_key *key,
+    const char *out, bool force);
+
+/* Reads and decodes a record file; prints errors. Returns an exit code. */
+int cli_read_record(const char *path, uint8_t **buf, size_t *len,
+    struct proto_record *rec);
+
+/* Builds the JSON view of a decoded record (for inspect and verify). */
+struct json_t;
+struct json_t *cli_record_json(const struct proto_record *rec);
+
+#endif
