@@ -1,0 +1,1 @@
+typedef int mrx_placeholder_t; /* replaced as the module is written */

@@ -1,0 +1,149 @@
+/*
+ * store.h - the node's durable state: SQLite in WAL mode in the data
+ * directory. It sees only sqlite3 and the protocol's storage contract
+ * (protocol/engine.h actions); nothing else of the runtime.
+ *
+ * Durability: the runtime groups the actions of one loop turn into one
+ * transaction (store_begin ... store_commit) and acknowledges a request
+ * only after the commit that holds its effect returned. The database runs
+ * with journal_mode=WAL and synchronous=FULL, so a committed transaction
+ * survives kill -9 and power loss.
+ *
+ * The audit log is a hash chain: entry n stores hash_n = SHA-256 of
+ * (hash_{n-1} || the canonical encoding of entry n's fields), with hash_0 =
+ * 32 zero bytes, and seq is contiguous from 1. The head (seq, hash) is also
+ * kept in the meta table in the same transaction. store_audit_verify()
+ * recomputes the chain and names the first entry that was edited, deleted,
+ * inserted or reordered.
+ *
+ * Schema migrations are versioned (PRAGMA user_version); opening a database
+ * written by a newer mrx fails with MRX_ESTATE naming both versions.
+ *
+ * Thread: a store is used from one thread (the loop thread in mrxd).
+ */
+#ifndef NODE_STORE_H
+#define NODE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "mrx_err.h"
+#include "record.h"
+
+#define STORE_FILE "mrx.db"
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+/*
+ * Opens (creating and migrating if needed) DIR/mrx.db. Errors name the
+ * path and SQLite's message. MRX_EIO for I/O errors, MRX_ENOSPC when the
+ * disk is full, MRX_ESTATE for a schema from a newer version.
+ */
+int store_open(const char *dir, struct store **out, struct mrx_diag *diag);
+void store_close(struct store *s);
+
+/* One transaction (the group commit of a loop turn). */
+int store_begin(struct store *s, struct mrx_diag *diag);
+int store_commit(struct store *s, struct mrx_diag *diag);
+void store_rollback(struct store *s);
+
+/* Carry out the persistent actions of the engine (inside a transaction). */
+int store_put_record(struct store *s, const struct eng_persist_record *r,
+    struct mrx_diag *diag);
+int store_put_list(struct store *s, const struct eng_persist_list *l,
+    struct mrx_diag *diag);
+int store_append_audit(struct store *s, const struct eng_audit *a,
+    struct mrx_diag *diag);
+/* Stores an alert; *id gets its number (increasing from 1). */
+int store_put_alert(struct store *s, const struct eng_alert *a, uint64_t *id,
+    struct mrx_diag *diag);
+/* Records a watch on an accepted clearance (idempotent). */
+int store_put_watch(struct store *s, const char *issuer,
+    const struct proto_status_ref *ref, const uint8_t cti[PROTO_CTI_LEN],
+    struct mrx_diag *diag);
+
+/* A stored record; `bytes` is malloc'd, free it with store_record_fini. */
+struct store_record {
+	enum proto_rec_type type;
+	uint8_t cti[PROTO_CTI_LEN];
+	struct proto_status_ref ref;
+	int64_t iat, exp;
+	uint8_t *bytes;
+	size_t len;
+};
+void store_record_fini(struct store_record *r);
+
+/* Looks a record up by id: 0, MRX_ENOENT, or an error. */
+int store_get_record(struct store *s, const uint8_t cti[PROTO_CTI_LEN],
+    struct store_record *out, struct mrx_diag *diag);
+
+/* Number of stored records of a type (PROTO_REC_NONE: all). */
+int store_count_records(struct store *s, enum proto_rec_type type,
+    uint64_t *n, struct mrx_diag *diag);
+
+/* Start-up: every own status list in the order they were opened. */
+typedef int (*store_list_fn)(void *ctx, const struct proto_status_list *sl,
+    const uint8_t *alloc, uint32_t nalloc);
+int store_load_lists(struct store *s, store_list_fn fn, void *ctx,
+    struct mrx_diag *diag);
+
+/* Start-up: every watch. */
+typedef int (*store_watch_fn)(void *ctx, const char *issuer, const char *uri,
+    uint32_t idx, const uint8_t cti[PROTO_CTI_LEN]);
+int store_load_watches(struct store *s, store_watch_fn fn, void *ctx,
+    struct mrx_diag *diag);
+
+/* Alerts with id > since, oldest first, at most max. */
+typedef int (*store_alert_fn)(void *ctx, uint64_t id, const struct eng_alert *a);
+int store_alerts_since(struct store *s, uint64_t since, size_t max,
+    store_alert_fn fn, void *ctx, struct mrx_diag *diag);
+/* The highest alert id (0 if none). */
+int store_alert_last(struct store *s, uint64_t *id, struct mrx_diag *diag);
+
+/* The audit log. */
+struct store_audit_entry {
+	uint64_t seq;
+	struct eng_audit a;
+	uint8_t prev[32];
+	uint8_t hash[32];
+};
+typedef int (*store_audit_fn)(void *ctx, const struct store_audit_entry *e);
+int store_audit_each(struct store *s, store_audit_fn fn, void *ctx,
+    struct mrx_diag *diag);
+
+enum store_audit_problem {
+	STORE_AUDIT_OK = 0,
+	STORE_AUDIT_EDITED,	/* an entry's fields no longer match its hash */
+	STORE_AUDIT_DELETED,	/* a gap in seq, or the head is missing */
+	STORE_AUDIT_INSERTED,	/* an entry whose prev does not chain, extra */
+	STORE_AUDIT_REORDERED,	/* entries present but out of chain order */
+};
+struct store_audit_report {
+	enum store_audit_problem problem;
+	uint64_t seq;		/* the first entry concerned */
+	uint64_t entries;	/* entries checked */
+	char message[256];
+};
+int store_audit_verify(struct store *s, struct store_audit_report *out,
+    struct mrx_diag *diag);
+
+/* The annual aggregate a ministry reports: no personal data. */
+struct store_annual {
+	int year;
+	uint64_t clearances_issued;
+	uint64_t clearances_suspended;
+	uint64_t clearances_revoked;
+	uint64_t clearances_reinstated;
+	uint64_t revoked_by_reason[PROTO_REASON_COUNT];
+	uint64_t suspended_by_reason[PROTO_REASON_COUNT];
+	uint64_t operators_certified;
+	uint64_t operators_revoked;
+	uint64_t decisions[3];	/* by enum proto_verdict */
+};
+int store_report_annual(struct store *s, int year, struct store_annual *out,
+    struct mrx_diag *diag);
+
+#endif
