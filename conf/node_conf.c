@@ -1,1 +1,1574 @@
-typedef int mrx_placeholder_t; /* replaced as the module is written */
+/*
+ * node_conf.c - the node's configuration file, DATA_DIR/mrx.yaml: read with
+ * libfyaml's document API into a struct node_conf, and written back with a
+ * comment on every key (see node_conf.h and docs/config.md).
+ *
+ * Reading is strict. The file is read whole (at most CONF_BYTES_MAX bytes)
+ * and parsed as exactly one YAML document whose root is a mapping. Every
+ * mapping is walked against a table of the keys it may hold: an unknown
+ * key, a key given twice, a missing required key, a value of the wrong
+ * shape or out of its range is an error that names FILE:LINE: KEY and what
+ * was expected, and nothing reaches the caller's struct. Anchors are
+ * allowed, aliases and tags are not (a value is written where it is used).
+ * libfyaml's own messages are collected, never printed: a syntax error
+ * comes back in the diag with libfyaml's line.
+ *
+ * Lines: libfyaml 0.7 gives marks only for tokens, so a node's line is the
+ * line of its first scalar (a mapping's first key, a list's first item);
+ * an empty value is reported at its key's line.
+ *
+ * Writing validates the struct with the same rules, then writes the file
+ * atomically. Paths under the data directory are written relative to it,
+ * so a data directory can be moved as a whole, and loading the written file
+ * from the same directory gives back an identical struct.
+ */
+#include "node_conf.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libfyaml.h>
+
+#include "value.h"
+
+#define KEY_PATH_MAX 64		/* "trust.roots[63].key" and the like */
+#define KEYS_PER_MAP_MAX 16	/* entries of the largest key table */
+#define VALUE_MAX 256		/* text of a non-path scalar */
+#define DURATION_EXAMPLES "e.g. 300s, 5m, 1d"
+
+/* The state of one load. */
+struct ctx {
+	const char *name;	/* the file's name, for messages */
+	struct node_conf *c;	/* being filled (not the caller's) */
+	struct conf_root *root;	/* the trust.roots entry being read */
+	struct mrx_diag *diag;
+};
+
+/* One key of a mapping, as a handler sees it. */
+struct item {
+	struct fy_node *val;	/* NULL when the key has no value */
+	const char *key;	/* full key path, "api.listen" */
+	int line;		/* 1-based line of the key */
+};
+
+/* A key a mapping may hold. */
+struct key_spec {
+	const char *name;
+	int (*fn)(struct ctx *, const struct item *);
+	const char *required;	/* what to give when missing; NULL: optional */
+};
+
+static const char *const log_names[] = { "error", "warn", "info", "debug" };
+
+void
+conf_node_defaults(struct node_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->role = ENG_ROLE_OPERATOR;
+	snprintf(c->api_host, sizeof(c->api_host), "%s", CONF_API_HOST_DEFAULT);
+	c->api_port = CONF_API_PORT_DEFAULT;
+	snprintf(c->token_path, sizeof(c->token_path), "admin.token");
+	c->body_max = CONF_BODY_DEFAULT;
+	c->conns_max = CONF_CONNS_DEFAULT;
+	snprintf(c->signing_key, sizeof(c->signing_key), "keys/sign.key");
+	c->clock_skew_s = CONF_CLOCK_SKEW_DEFAULT_S;
+	c->max_status_age_s = CONF_STATUS_AGE_DEFAULT_S;
+	c->require_operator_cert = false;
+	c->status_list_size = PROTO_STATUS_ENTRIES_DEFAULT;
+	c->watches_max = ENG_WATCHES_DEFAULT;
+	c->log_level = CONF_LOG_INFO;
+}
+
+/* ---- small value checks, shared by load and write ---- */
+
+static bool
+jurisdiction_valid(const char *s)
+{
+	return strlen(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' &&
+	    s[1] <= 'Z';
+}
+
+static bool
+host_char(char ch, bool v6)
+{
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9') || ch == '.')
+		return true;
+	return v6 ? ch == ':' : ch == '-';
+}
+
+static bool
+host_valid(const char *h, bool v6)
+{
+	if (*h == '\0')
+		return false;
+	for (; *h != '\0'; h++)
+		if (!host_char(*h, v6))
+			return false;
+	return true;
+}
+
+/* Splits "HOST:PORT" / "[V6]:PORT"; *why says what is wrong on error. */
+static int
+listen_split(const char *s, char *host, size_t cap, int *port,
+    const char **why)
+{
+	const char *colon, *h = s, *p;
+	size_t hlen, ndigits;
+	long v = 0;
+	bool v6 = s[0] == '[';
+
+	colon = v6 ? strstr(s, "]:") : strrchr(s, ':');
+	if (colon == NULL) {
+		*why = "no port";
+		return MRX_EINVAL;
+	}
+	if (v6) {
+		h = s + 1;
+		colon++;
+	}
+	hlen = (size_t)(colon - h) - (v6 ? 1 : 0);
+	if (hlen == 0 || hlen >= cap) {
+		*why = hlen == 0 ? "no host" : "the host is too long";
+		return MRX_EINVAL;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (!host_valid(host, v6)) {
+		*why = v6 ? "not an IPv6 address" : "a host has only letters, "
+		    "digits, '.', '-' (IPv6: [::1]:PORT)";
+		return MRX_EINVAL;
+	}
+	for (p = colon + 1; *p >= '0' && *p <= '9'; p++)
+		if (p - colon <= 5)
+			v = v * 10 + (*p - '0');
+	ndigits = (size_t)(p - colon - 1);
+	if (ndigits == 0 || *p != '\0') {
+		*why = "the port is not a number";
+		return MRX_EINVAL;
+	}
+	if (ndigits > 5 || v < 1 || v > 65535) {
+		*why = "the port is out of range 1..65535";
+		return MRX_ERANGE;
+	}
+	*port = (int)v;
+	return 0;
+}
+
+int
+conf_listen_parse(const char *s, char *host, size_t cap, int *port,
+    struct mrx_diag *diag)
+{
+	const char *why = "";
+	char h[64];
+	int p, rc;
+
+	rc = listen_split(s, h, sizeof(h) < cap ? sizeof(h) : cap, &p, &why);
+	if (rc != 0)
+		return mrx_diag_set(diag, rc, MRX_DIAG_NO_OFFSET, "listen",
+		    "'%.40s' is not a listen address: %s (expected HOST:PORT, "
+		    "e.g. 127.0.0.1:7400)", s, why);
+	snprintf(host, cap, "%s", h);
+	*port = p;
+	return 0;
+}
+
+/* Seconds as the shortest duration text conf_duration_seconds() reads. */
+static const char *
+duration_format(int64_t s, char *buf, size_t cap)
+{
+	static const int64_t unit_s[] = { 86400, 3600, 60, 1 };
+	static const char unit[] = "dhms";
+	size_t i, n = 0;
+	int w;
+
+	snprintf(buf, cap, "0s");
+	if (s <= 0)
+		return buf;
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(unit_s) / sizeof(unit_s[0]); i++) {
+		if (s / unit_s[i] == 0)
+			continue;
+		w = snprintf(buf + n, cap - n, "%lld%c",
+		    (long long)(s / unit_s[i]), unit[i]);
+		if (w < 0 || (size_t)w >= cap - n)
+			break;
+		n += (size_t)w;
+		s %= unit_s[i];
+	}
+	return buf;
+}
+
+/* ---- reading: messages and nodes ---- */
+
+static int err_at(struct ctx *x, int code, int line, const char *key,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Records "FILE:LINE: KEY: what" in the diag and returns `code`. */
+static int
+err_at(struct ctx *x, int code, int line, const char *key, const char *fmt,
+    ...)
+{
+	char what[sizeof(x->diag->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (key[0] == '\0')
+		return mrx_diag_set(x->diag, code, MRX_DIAG_NO_OFFSET, "",
+		    "%s:%d: %s", x->name, line, what);
+	return mrx_diag_set(x->diag, code, MRX_DIAG_NO_OFFSET, key,
+	    "%s:%d: %s: %s", x->name, line, key, what);
+}
+
+/* The 1-based line where `n` starts, or `dflt` when it has no token. */
+static int
+node_line(struct fy_node *n, int dflt)
+{
+	struct fy_node_pair *p;
+	struct fy_token *t;
+	void *it = NULL;
+
+	if (n == NULL)
+		return dflt;
+	switch (fy_node_get_type(n)) {
+	case FYNT_SCALAR:
+		t = fy_node_get_scalar_token(n);
+		return t != NULL ? fy_token_start_mark(t)->line + 1 : dflt;
+	case FYNT_MAPPING:
+		p = fy_node_mapping_iterate(n, &it);
+		return p != NULL ? node_line(fy_node_pair_key(p), dflt) : dflt;
+	case FYNT_SEQUENCE:
+		return node_line(fy_node_sequence_iterate(n, &it), dflt);
+	}
+	return dflt;
+}
+
+/* An absent value, an empty one, or a plain ~ / null. */
+static bool
+node_is_null(struct fy_node *n)
+{
+	const char *s;
+	size_t len;
+
+	if (n == NULL)
+		return true;
+	if (!fy_node_is_scalar(n) || fy_node_get_style(n) != FYNS_PLAIN)
+		return false;
+	s = fy_node_get_scalar(n, &len);
+	if (s == NULL || len == 0)
+		return true;
+	return (len == 1 && s[0] == '~') || (len == 4 &&
+	    (memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 ||
+	    memcmp(s, "NULL", 4) == 0));
+}
+
+static const char *
+shape_name(struct fy_node *n)
+{
+	if (fy_node_is_mapping(n))
+		return "a mapping";
+	return fy_node_is_sequence(n) ? "a list" : "a value";
+}
+
+/*
+ * Copies the text of the scalar `it->val` into buf (cap bytes), or fails
+ * naming `expect`, what the key takes.
+ */
+static int
+scalar_text(struct ctx *x, const struct item *it, const char *expect,
+    char *buf, size_t cap)
+{
+	struct fy_node *v = it->val;
+	int line = node_line(v, it->line);
+	const char *s;
+	size_t len;
+
+	if (node_is_null(v))
+		return err_at(x, MRX_EMISSING, line, it->key,
+		    "no value (expected %s)", expect);
+	if (!fy_node_is_scalar(v))
+		return err_at(x, MRX_ETYPE, line, it->key,
+		    "expected %s, not %s", expect, shape_name(v));
+	if (fy_node_is_alias(v))
+		return err_at(x, MRX_EINVAL, line, it->key,
+		    "aliases (*name) are not supported; write the value (%s)",
+		    expect);
+	if (fy_node_get_tag(v, &len) != NULL)
+		return err_at(x, MRX_EINVAL, line, it->key,
+		    "tags (!name) are not supported; write the value (%s)",
+		    expect);
+	s = fy_node_get_scalar(v, &len);
+	if (s == NULL || memchr(s, '\0', len) != NULL)
+		return err_at(x, MRX_EINVAL, line, it->key,
+		    "the value holds a NUL character (expected %s)", expect);
+	if (len >= cap)
+		return err_at(x, MRX_ETOOBIG, line, it->key,
+		    "'%.32s...' is longer than %zu characters (expected %s)",
+		    s, cap - 1, expect);
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+static int
+uint_value(struct ctx *x, const struct item *it, uint64_t lo, uint64_t hi,
+    uint64_t *out)
+{
+	char s[VALUE_MAX], expect[96];
+	uint64_t v = 0;
+	size_t i;
+	int rc;
+
+	snprintf(expect, sizeof(expect), "a whole number from %llu to %llu",
+	    (unsigned long long)lo, (unsigned long long)hi);
+	rc = scalar_text(x, it, expect, s, sizeof(s));
+	if (rc != 0)
+		return rc;
+	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return err_at(x, MRX_ERANGE,
+			    node_line(it->val, it->line), it->key,
+			    "%.40s is out of range (expected %s)", s, expect);
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (i == 0 || s[i] != '\0')
+		return err_at(x, MRX_EINVAL, node_line(it->val, it->line),
+		    it->key, "'%.40s' is not a whole number (expected %s)", s,
+		    expect);
+	if (v < lo || v > hi)
+		return err_at(x, MRX_ERANGE, node_line(it->val, it->line),
+		    it->key, "%.40s is out of range (expected %s)", s, expect);
+	*out = v;
+	return 0;
+}
+
+static int
+duration_value(struct ctx *x, const struct item *it, int64_t lo, int64_t hi,
+    int64_t *out)
+{
+	char s[VALUE_MAX], lo_s[32], hi_s[32];
+	int line = node_line(it->val, it->line);
+	int64_t v;
+	int rc;
+
+	rc = scalar_text(x, it, "a duration, " DURATION_EXAMPLES, s, sizeof(s));
+	if (rc != 0)
+		return rc;
+	if (conf_duration_seconds(s, &v, NULL) != 0)
+		return err_at(x, MRX_EINVAL, line, it->key,
+		    "'%.40s' is not a duration (expected "
+		    DURATION_EXAMPLES ")", s);
+	if (v < lo || v > hi)
+		return err_at(x, MRX_ERANGE, line, it->key,
+		    "%.40s is out of range (expected %s to %s)", s,
+		    duration_format(lo, lo_s, sizeof(lo_s)),
+		    duration_format(hi, hi_s, sizeof(hi_s)));
+	*out = v;
+	return 0;
+}
+
+static int
+bool_value(struct ctx *x, const struct item *it, bool *out)
+{
+	static const char *const yes[] = { "true", "True", "TRUE" };
+	static const char *const no[] = { "false", "False", "FALSE" };
+	char s[VALUE_MAX];
+	size_t i;
+	int rc;
+
+	rc = scalar_text(x, it, "true or false", s, sizeof(s));
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < 3; i++)
+		if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
+			*out = strcmp(s, yes[i]) == 0;
+			return 0;
+		}
+	return err_at(x, MRX_EINVAL, node_line(it->val, it->line), it->key,
+	    "'%.40s' is not a boolean (expected true or false)", s);
+}
+
+/*
+ * Stores s in dst (cap bytes) with zeros after it, so that two loads of
+ * one file give byte-identical structs whatever the field held before.
+ */
+static void
+set_str(char *dst, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	assert(n < cap);
+	memset(dst, 0, cap);
+	memcpy(dst, s, n);
+}
+
+/* dir + "/" + rel, or rel alone when it is absolute or dir is ".". */
+static int
+path_join(const char *dir, const char *rel, char *out, size_t cap)
+{
+	int n;
+
+	if (rel[0] == '/' || strcmp(dir, ".") == 0)
+		n = snprintf(out, cap, "%s", rel);
+	else if (strcmp(dir, "/") == 0)
+		n = snprintf(out, cap, "/%s", rel);
+	else
+		n = snprintf(out, cap, "%s/%s", dir, rel);
+	return n < 0 || (size_t)n >= cap ? MRX_ETOOBIG : 0;
+}
+
+/* A file path, resolved against the data directory, into dst. */
+static int
+path_value(struct ctx *x, const struct item *it, char *dst)
+{
+	static const char expect[] = "a file path, absolute or relative to "
+	    "the data directory";
+	char rel[CONF_PATH_MAX], res[CONF_PATH_MAX];
+	int line = node_line(it->val, it->line);
+	int rc;
+
+	rc = scalar_text(x, it, expect, rel, sizeof(rel));
+	if (rc != 0)
+		return rc;
+	if (rel[0] == '\0')
+		return err_at(x, MRX_EINVAL, line, it->key,
+		    "empty path (expected %s)", expect);
+	if (path_join(x->c->data_dir, rel, res, sizeof(res)) != 0)
+		return err_at(x, MRX_ETOOBIG, line, it->key,
+		    "the path in the data directory is longer than %d "
+		    "characters", CONF_PATH_MAX - 1);
+	set_str(dst, CONF_PATH_MAX, res);
+	return 0;
+}
+
+static int
+id_value(struct ctx *x, const struct item *it, char dst[PROTO_ID_MAX + 1])
+{
+	char s[VALUE_MAX];
+	int rc;
+
+	rc = scalar_text(x, it, "an id such as jp.meti", s, sizeof(s));
+	if (rc != 0)
+		return rc;
+	if (!proto_id_valid(s))
+		return err_at(x, MRX_EINVAL, node_line(it->val, it->line),
+		    it->key, "'%.40s' is not a valid id (expected 1 to %d "
+		    "characters a-z, 0-9, '.' and '-', starting with a letter "
+		    "or digit, e.g. jp.meti)", s, PROTO_ID_MAX);
+	set_str(dst, PROTO_ID_MAX + 1, s);
+	return 0;
+}
+
+/* ---- reading: mappings and lists ---- */
+
+static void
+allowed_list(const struct key_spec *specs, size_t n, char *buf, size_t cap)
+{
+	size_t i, len = 0;
+	int w;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		w = snprintf(buf + len, cap - len, "%s%s", i > 0 ? ", " : "",
+		    specs[i].name);
+		if (w < 0 || (size_t)w >= cap - len)
+			return;
+		len += (size_t)w;
+	}
+}
+
+/* The key of a pair as a plain name; its line in *line. */
+static int
+key_name(struct ctx *x, struct fy_node *k, const char *prefix, int dflt,
+    char *buf, size_t cap, int *line)
+{
+	const char *s;
+	size_t len;
+
+	*line = node_line(k, dflt);
+	if (k == NULL || !fy_node_is_scalar(k) || fy_node_is_alias(k))
+		return err_at(x, MRX_ETYPE, *line, prefix,
+		    "a key must be a plain name");
+	s = fy_node_get_scalar(k, &len);
+	if (s == NULL || len == 0 || len >= cap || memchr(s, '\0', len))
+		return err_at(x, MRX_EINVAL, *line, prefix,
+		    "a key must be a plain name of at most %zu characters",
+		    cap - 1);
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+static int
+key_join(const char *prefix, const char *name, char *out, size_t cap)
+{
+	int n = prefix[0] == '\0' ? snprintf(out, cap, "%s", name) :
+	    snprintf(out, cap, "%s.%s", prefix, name);
+
+	return n < 0 || (size_t)n >= cap ? MRX_ETOOBIG : 0;
+}
+
+/* Looks up one pair's key in `specs` and runs its handler. */
+static int
+walk_pair(struct ctx *x, struct fy_node_pair *p, const char *prefix,
+    int map_line, const struct key_spec *specs, size_t n, int *seen_line)
+{
+	char name[KEY_PATH_MAX], path[KEY_PATH_MAX], allowed[256];
+	struct item it;
+	size_t i;
+	int rc, line;
+
+	rc = key_name(x, fy_node_pair_key(p), prefix, map_line, name,
+	    sizeof(name), &line);
+	if (rc != 0)
+		return rc;
+	if (key_join(prefix, name, path, sizeof(path)) != 0)
+		snprintf(path, sizeof(path), "%s", prefix);
+	for (i = 0; i < n && strcmp(specs[i].name, name) != 0; i++)
+		continue;
+	if (i == n) {
+		allowed_list(specs, n, allowed, sizeof(allowed));
+		return err_at(x, MRX_EINVAL, line, path,
+		    "unknown key (allowed: %s)", allowed);
+	}
+	if (seen_line[i] != 0)
+		return err_at(x, MRX_EDUP, line, path,
+		    "duplicate key (first given at line %d)", seen_line[i]);
+	seen_line[i] = line;
+	it.val = fy_node_pair_value(p);
+	it.key = path;
+	it.line = line;
+	return specs[i].fn(x, &it);
+}
+
+/*
+ * Walks the mapping `map` (NULL or null: empty) whose keys are `specs`,
+ * running each key's handler; then checks the required keys. `line` is the
+ * mapping's own line, for a missing key.
+ */
+static int
+walk(struct ctx *x, struct fy_node *map, const char *prefix, int line,
+    const struct key_spec *specs, size_t n)
+{
+	int seen_line[KEYS_PER_MAP_MAX] = { 0 };
+	char allowed[256], path[KEY_PATH_MAX];
+	struct fy_node_pair *p;
+	void *iter = NULL;
+	size_t i;
+	int rc;
+
+	assert(n <= KEYS_PER_MAP_MAX);
+	if (node_is_null(map)) {
+		map = NULL;
+	} else if (!fy_node_is_mapping(map)) {
+		allowed_list(specs, n, allowed, sizeof(allowed));
+		return err_at(x, MRX_ETYPE, node_line(map, line), prefix,
+		    "expected a mapping of keys (%s), not %s", allowed,
+		    shape_name(map));
+	}
+	while (map != NULL &&
+	    (p = fy_node_mapping_iterate(map, &iter)) != NULL) {
+		rc = walk_pair(x, p, prefix, line, specs, n, seen_line);
+		if (rc != 0)
+			return rc;
+	}
+	for (i = 0; i < n; i++) {
+		if (specs[i].required == NULL || seen_line[i] != 0)
+			continue;
+		if (key_join(prefix, specs[i].name, path, sizeof(path)) != 0)
+			return MRX_ETOOBIG;
+		return err_at(x, MRX_EMISSING, line, path,
+		    "missing (required: %s)", specs[i].required);
+	}
+	return 0;
+}
+
+/*
+ * The list `it->val` (NULL or null: empty) of at most `max` items; *seq
+ * gets it (NULL when empty) and *count its length.
+ */
+static int
+list_value(struct ctx *x, const struct item *it, size_t max,
+    const char *what, struct fy_node **seq, size_t *count)
+{
+	struct fy_node *v = it->val, *e;
+	void *iter = NULL;
+	size_t n = 0;
+
+	*seq = NULL;
+	*count = 0;
+	if (node_is_null(v))
+		return 0;
+	if (!fy_node_is_sequence(v))
+		return err_at(x, MRX_ETYPE, node_line(v, it->line), it->key,
+		    "expected a list of %s, not %s", what, shape_name(v));
+	while ((e = fy_node_sequence_iterate(v, &iter)) != NULL)
+		if (++n > max)
+			return err_at(x, MRX_ETOOBIG, node_line(e, it->line),
+			    it->key, "more than %zu %s", max, what);
+	*seq = v;
+	*count = n;
+	return 0;
+}
+
+/* ---- reading: the keys ---- */
+
+static int
+h_id(struct ctx *x, const struct item *it)
+{
+	return id_value(x, it, x->c->id);
+}
+
+static int
+h_role(struct ctx *x, const struct item *it)
+{
+	char s[VALUE_MAX];
+	int rc;
+
+	rc = scalar_text(x, it, "root, issuer or operator", s, sizeof(s));
+	if (rc != 0)
+		return rc;
+	if (eng_role_parse(s, &x->c->role) != 0)
+		return err_at(x, MRX_EINVAL, node_line(it->val, it->line),
+		    it->key, "'%.40s' is not a role (expected root, issuer or "
+		    "operator)", s);
+	return 0;
+}
+
+static int
+h_jurisdiction(struct ctx *x, const struct item *it)
+{
+	char s[VALUE_MAX];
+	int rc;
+
+	rc = scalar_text(x, it, "two upper-case letters, e.g. JP", s,
+	    sizeof(s));
+	if (rc != 0)
+		return rc;
+	if (!jurisdiction_valid(s))
+		return err_at(x, MRX_EINVAL, node_line(it->val, it->line),
+		    it->key, "'%.40s' is not a jurisdiction (expected an ISO "
+		    "3166 code of two upper-case letters, e.g. JP)", s);
+	set_str(x->c->jurisdiction, sizeof(x->c->jurisdiction), s);
+	return 0;
+}
+
+static int
+h_listen(struct ctx *x, const struct item *it)
+{
+	char s[VALUE_MAX], host[sizeof(x->c->api_host)];
+	const char *why = "";
+	int rc;
+
+	rc = scalar_text(x, it, "HOST:PORT, e.g. 127.0.0.1:7400", s,
+	    sizeof(s));
+	if (rc != 0)
+		return rc;
+	rc = listen_split(s, host, sizeof(host), &x->c->api_port, &why);
+	if (rc != 0)
+		return err_at(x, rc, node_line(it->val, it->line), it->key,
+		    "'%.40s' is not a listen address: %s (expected HOST:PORT, "
+		    "e.g. 127.0.0.1:7400)", s, why);
+	set_str(x->c->api_host, sizeof(x->c->api_host), host);
+	return 0;
+}
+
+static int
+h_token_file(struct ctx *x, const struct item *it)
+{
+	return path_value(x, it, x->c->token_path);
+}
+
+static int
+h_body_max(struct ctx *x, const struct item *it)
+{
+	uint64_t v;
+	int rc;
+
+	rc = uint_value(x, it, CONF_BODY_LO, CONF_BODY_HI, &v);
+	if (rc == 0)
+		x->c->body_max = (size_t)v;
+	return rc;
+}
+
+static int
+h_conns_max(struct ctx *x, const struct item *it)
+{
+	uint64_t v;
+	int rc;
+
+	rc = uint_value(x, it, CONF_CONNS_LO, CONF_CONNS_HI, &v);
+	if (rc == 0)
+		x->c->conns_max = (size_t)v;
+	return rc;
+}
+
+static int
+h_signing(struct ctx *x, const struct item *it)
+{
+	return path_value(x, it, x->c->signing_key);
+}
+
+static int
+h_root_id(struct ctx *x, const struct item *it)
+{
+	return id_value(x, it, x->root->id);
+}
+
+static int
+h_root_key(struct ctx *x, const struct item *it)
+{
+	return path_value(x, it, x->root->key_path);
+}
+
+static const struct key_spec root_keys[] = {
+	{ "id", h_root_id, "the root authority's id" },
+	{ "key", h_root_key, "the root's public key file (PEM)" },
+};
+
+/* Two roots with one id would make "which root signed this" ambiguous. */
+static int
+root_unique(struct ctx *x, size_t i, int line, const char *key)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(x->c->roots[j].id, x->c->roots[i].id) == 0)
+			return err_at(x, MRX_EDUP, line, key,
+			    "root '%s' is listed twice (also trust.roots[%zu])",
+			    x->c->roots[i].id, j);
+	return 0;
+}
+
+static int
+h_roots(struct ctx *x, const struct item *it)
+{
+	struct fy_node *seq, *e;
+	char key[KEY_PATH_MAX];
+	void *iter = NULL;
+	size_t n, i = 0;
+	int rc, line;
+
+	rc = list_value(x, it, CONF_ROOTS_MAX, "roots (id and key)", &seq, &n);
+	if (rc != 0)
+		return rc;
+	x->c->nroots = 0;
+	while (seq != NULL &&
+	    (e = fy_node_sequence_iterate(seq, &iter)) != NULL) {
+		snprintf(key, sizeof(key), "%s[%zu]", it->key, i);
+		line = node_line(e, it->line);
+		x->root = &x->c->roots[i];
+		rc = walk(x, e, key, line, root_keys,
+		    sizeof(root_keys) / sizeof(root_keys[0]));
+		if (rc == 0)
+			rc = root_unique(x, i, line, key);
+		if (rc != 0)
+			return rc;
+		i++;
+	}
+	x->c->nroots = n;
+	return 0;
+}
+
+static int
+h_chain(struct ctx *x, const struct item *it)
+{
+	struct fy_node *seq;
+	char key[KEY_PATH_MAX];
+	struct item el;
+	void *iter = NULL;
+	size_t n, i = 0;
+	int rc;
+
+	rc = list_value(x, it, CONF_CHAIN_MAX, "record files", &seq, &n);
+	if (rc != 0)
+		return rc;
+	while (seq != NULL &&
+	    (el.val = fy_node_sequence_iterate(seq, &iter)) != NULL) {
+		snprintf(key, sizeof(key), "%s[%zu]", it->key, i);
+		el.key = key;
+		el.line = node_line(el.val, it->line);
+		rc = path_value(x, &el, x->c->chain[i]);
+		if (rc != 0)
+			return rc;
+		i++;
+	}
+	x->c->nchain = n;
+	return 0;
+}
+
+static int
+h_clock_skew(struct ctx *x, const struct item *it)
+{
+	return duration_value(x, it, 0, CONF_CLOCK_SKEW_HI_S,
+	    &x->c->clock_skew_s);
+}
+
+static int
+h_max_status_age(struct ctx *x, const struct item *it)
+{
+	return duration_value(x, it, CONF_STATUS_AGE_LO_S,
+	    CONF_STATUS_AGE_HI_S, &x->c->max_status_age_s);
+}
+
+static int
+h_require_op(struct ctx *x, const struct item *it)
+{
+	return bool_value(x, it, &x->c->require_operator_cert);
+}
+
+static int
+h_list_size(struct ctx *x, const struct item *it)
+{
+	uint64_t v;
+	int rc;
+
+	rc = uint_value(x, it, 4, PROTO_STATUS_ENTRIES_MAX, &v);
+	if (rc != 0)
+		return rc;
+	if (v % 4 != 0)
+		return err_at(x, MRX_ERANGE, node_line(it->val, it->line),
+		    it->key, "%llu is not a multiple of 4 (a status list "
+		    "packs four 2-bit entries per byte)",
+		    (unsigned long long)v);
+	x->c->status_list_size = (uint32_t)v;
+	return 0;
+}
+
+static int
+h_watches_max(struct ctx *x, const struct item *it)
+{
+	uint64_t v;
+	int rc;
+
+	rc = uint_value(x, it, CONF_WATCHES_LO, CONF_WATCHES_HI, &v);
+	if (rc == 0)
+		x->c->watches_max = (size_t)v;
+	return rc;
+}
+
+static int
+h_level(struct ctx *x, const struct item *it)
+{
+	char s[VALUE_MAX];
+	size_t i;
+	int rc;
+
+	rc = scalar_text(x, it, "error, warn, info or debug", s, sizeof(s));
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++)
+		if (strcmp(s, log_names[i]) == 0) {
+			x->c->log_level = (int)i;
+			return 0;
+		}
+	return err_at(x, MRX_EINVAL, node_line(it->val, it->line), it->key,
+	    "'%.40s' is not a log level (expected error, warn, info or debug)",
+	    s);
+}
+
+#define SECTION(fname, table)						\
+	static int							\
+	fname(struct ctx *x, const struct item *it)			\
+	{								\
+		return walk(x, it->val, it->key, it->line, table,	\
+		    sizeof(table) / sizeof(table[0]));			\
+	}
+
+static const struct key_spec api_keys[] = {
+	{ "listen", h_listen, NULL },
+	{ "token_file", h_token_file, NULL },
+	{ "body_max", h_body_max, NULL },
+	{ "connections_max", h_conns_max, NULL },
+};
+static const struct key_spec keys_keys[] = {
+	{ "signing", h_signing, NULL },
+};
+static const struct key_spec trust_keys[] = {
+	{ "roots", h_roots, NULL },
+	{ "chain", h_chain, NULL },
+};
+static const struct key_spec policy_keys[] = {
+	{ "clock_skew", h_clock_skew, NULL },
+	{ "max_status_age", h_max_status_age, NULL },
+	{ "require_operator_cert", h_require_op, NULL },
+};
+static const struct key_spec status_keys[] = {
+	{ "list_size", h_list_size, NULL },
+};
+static const struct key_spec engine_keys[] = {
+	{ "watches_max", h_watches_max, NULL },
+};
+static const struct key_spec log_keys[] = {
+	{ "level", h_level, NULL },
+};
+
+SECTION(h_api, api_keys)
+SECTION(h_keys, keys_keys)
+SECTION(h_trust, trust_keys)
+SECTION(h_policy, policy_keys)
+SECTION(h_status, status_keys)
+SECTION(h_engine, engine_keys)
+SECTION(h_log, log_keys)
+
+static const struct key_spec top_keys[] = {
+	{ "id", h_id, "this node's id, e.g. jp.meti" },
+	{ "role", h_role, "root, issuer or operator" },
+	{ "jurisdiction", h_jurisdiction, "two upper-case letters, e.g. JP" },
+	{ "api", h_api, NULL },
+	{ "keys", h_keys, NULL },
+	{ "trust", h_trust, NULL },
+	{ "policy", h_policy, NULL },
+	{ "status", h_status, NULL },
+	{ "engine", h_engine, NULL },
+	{ "log", h_log, NULL },
+};
+
+/* ---- reading: the file and the YAML document ---- */
+
+static int
+read_whole(const char *path, char **buf, size_t *len, struct mrx_diag *diag)
+{
+	struct stat st;
+	ssize_t r;
+	size_t n = 0;
+	char *b;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		return mrx_diag_set(diag, e == ENOENT ? MRX_ENOENT : MRX_EIO,
+		    MRX_DIAG_NO_OFFSET, "", "%s: cannot open: %s%s", path,
+		    strerror(e),
+		    e == ENOENT ? " (make one with mrx init)" : "");
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return mrx_diag_set(diag, MRX_EIO, MRX_DIAG_NO_OFFSET, "",
+		    "%s: not a regular file", path);
+	}
+	b = malloc(CONF_BYTES_MAX + 1);
+	if (b == NULL) {
+		close(fd);
+		return MRX_ENOMEM;
+	}
+	while (n <= CONF_BYTES_MAX &&
+	    (r = read(fd, b + n, CONF_BYTES_MAX + 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			e = errno;
+			close(fd);
+			free(b);
+			return mrx_diag_set(diag, MRX_EIO, MRX_DIAG_NO_OFFSET,
+			    "", "%s: cannot read: %s", path, strerror(e));
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	if (n > CONF_BYTES_MAX) {
+		free(b);
+		return mrx_diag_set(diag, MRX_ETOOBIG, MRX_DIAG_NO_OFFSET, "",
+		    "%s: larger than the %u-byte limit of a configuration file",
+		    path, CONF_BYTES_MAX);
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static void
+fy_sink(struct fy_diag *d, void *user, const char *buf, size_t len)
+{
+	(void)d;
+	(void)user;
+	(void)buf;
+	(void)len;
+}
+
+/* libfyaml's first collected error, as ours. */
+static int
+syntax_error(struct ctx *x, struct fy_diag *fd)
+{
+	struct fy_diag_error *e;
+	void *iter = NULL;
+
+	while ((e = fy_diag_errors_iterate(fd, &iter)) != NULL)
+		if (e->type == FYET_ERROR)
+			return err_at(x, MRX_EMALFORMED,
+			    e->line > 0 ? e->line : 1, "",
+			    "YAML syntax error: %s (column %d)",
+			    e->msg != NULL ? e->msg : "unknown", e->column);
+	return err_at(x, MRX_EMALFORMED, 1, "", "not valid YAML");
+}
+
+/* NUL bytes would cut the text short without libfyaml noticing. */
+static int
+check_nul(struct ctx *x, const char *text, size_t len)
+{
+	const char *z = memchr(text, '\0', len);
+	const char *p;
+	int line = 1;
+
+	if (z == NULL)
+		return 0;
+	for (p = text; p < z; p++)
+		line += *p == '\n';
+	return err_at(x, MRX_EMALFORMED, line, "", "the file holds a NUL byte "
+	    "(expected YAML text)");
+}
+
+/* Parses `text` as one YAML document and walks it into x->c. */
+static int
+parse_text(struct ctx *x, const char *text, size_t len)
+{
+	struct fy_parse_cfg pcfg;
+	struct fy_diag_cfg dcfg;
+	struct fy_document *doc = NULL, *extra = NULL;
+	struct fy_parser *fyp = NULL;
+	struct fy_diag *fd;
+	int rc;
+
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.output_fn = fy_sink;
+	dcfg.level = FYET_ERROR;
+	dcfg.colorize = false;
+	fd = fy_diag_create(&dcfg);
+	if (fd == NULL)
+		return MRX_ENOMEM;
+	fy_diag_set_collect_errors(fd, true);
+	memset(&pcfg, 0, sizeof(pcfg));
+	/* duplicates are found by walk(), which can name the key */
+	pcfg.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG |
+	    FYPCF_ALLOW_DUPLICATE_KEYS;
+	pcfg.diag = fd;
+	fyp = fy_parser_create(&pcfg);
+	if (fyp == NULL || fy_parser_set_string(fyp, text, len) != 0) {
+		rc = MRX_ENOMEM;
+		goto out;
+	}
+	doc = fy_parse_load_document(fyp);
+	if (doc != NULL && !fy_parser_get_stream_error(fyp))
+		extra = fy_parse_load_document(fyp);
+	if (fy_parser_get_stream_error(fyp))
+		rc = syntax_error(x, fd);
+	else if (extra != NULL)
+		rc = err_at(x, MRX_EINVAL,
+		    node_line(fy_document_root(extra), 1), "",
+		    "a second YAML document (expected one; remove '---')");
+	else
+		rc = walk(x, doc != NULL ? fy_document_root(doc) : NULL, "",
+		    doc != NULL ? node_line(fy_document_root(doc), 1) : 1,
+		    top_keys, sizeof(top_keys) / sizeof(top_keys[0]));
+out:
+	if (extra != NULL)
+		fy_parse_document_destroy(fyp, extra);
+	if (doc != NULL)
+		fy_parse_document_destroy(fyp, doc);
+	if (fyp != NULL)
+		fy_parser_destroy(fyp);
+	fy_diag_destroy(fd);
+	return rc;
+}
+
+/* Copies s into dst without trailing slashes ("" becomes "."). */
+static int
+dir_norm(const char *s, char *dst, size_t cap)
+{
+	size_t n = strlen(s);
+
+	while (n > 1 && s[n - 1] == '/')
+		n--;
+	if (n == 0) {
+		s = ".";
+		n = 1;
+	}
+	if (n >= cap)
+		return MRX_ETOOBIG;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* Fills c->data_dir and c->path from the caller's arguments. */
+static int
+locate(const char *data_dir, const char *path, struct node_conf *c,
+    struct mrx_diag *diag)
+{
+	const char *slash;
+	char dir[CONF_PATH_MAX];
+	int rc = 0;
+
+	if (data_dir == NULL && path == NULL)
+		return mrx_diag_set(diag, MRX_EINVAL, MRX_DIAG_NO_OFFSET, "",
+		    "no data directory and no configuration file given");
+	if (data_dir != NULL) {
+		rc = dir_norm(data_dir, c->data_dir, sizeof(c->data_dir));
+	} else {
+		slash = strrchr(path, '/');
+		if (slash == NULL)
+			snprintf(dir, sizeof(dir), ".");
+		else if (slash == path)
+			snprintf(dir, sizeof(dir), "/");
+		else if ((size_t)(slash - path) < sizeof(dir))
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path),
+			    path);
+		else
+			rc = MRX_ETOOBIG;
+		if (rc == 0)
+			rc = dir_norm(dir, c->data_dir, sizeof(c->data_dir));
+	}
+	if (rc == 0 && path != NULL)
+		rc = strlen(path) < sizeof(c->path) ? 0 : MRX_ETOOBIG;
+	if (rc == 0 && path != NULL)
+		snprintf(c->path, sizeof(c->path), "%s", path);
+	else if (rc == 0)
+		rc = path_join(c->data_dir, CONF_FILE, c->path,
+		    sizeof(c->path));
+	if (rc != 0)
+		return mrx_diag_set(diag, rc, MRX_DIAG_NO_OFFSET, "",
+		    "the configuration path is longer than %d characters",
+		    CONF_PATH_MAX - 1);
+	return 0;
+}
+
+/* The defaults' relative paths, resolved against the data directory. */
+static int
+resolve_defaults(struct node_conf *c)
+{
+	char tmp[CONF_PATH_MAX];
+
+	if (path_join(c->data_dir, c->token_path, tmp, sizeof(tmp)) != 0)
+		return MRX_ETOOBIG;
+	set_str(c->token_path, sizeof(c->token_path), tmp);
+	if (path_join(c->data_dir, c->signing_key, tmp, sizeof(tmp)) != 0)
+		return MRX_ETOOBIG;
+	set_str(c->signing_key, sizeof(c->signing_key), tmp);
+	return 0;
+}
+
+int
+conf_node_load(const char *data_dir, const char *path, struct node_conf *out,
+    struct mrx_diag *diag)
+{
+	struct node_conf *c;
+	struct ctx x;
+	const char *slash;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	c = malloc(sizeof(*c));
+	if (c == NULL)
+		return MRX_ENOMEM;
+	conf_node_defaults(c);
+	rc = locate(data_dir, path, c, diag);
+	if (rc == 0 && resolve_defaults(c) != 0)
+		rc = mrx_diag_set(diag, MRX_ETOOBIG, MRX_DIAG_NO_OFFSET, "",
+		    "the data directory's path is too long");
+	if (rc == 0)
+		rc = read_whole(c->path, &text, &len, diag);
+	if (rc == 0) {
+		slash = strrchr(c->path, '/');
+		x.name = slash != NULL ? slash + 1 : c->path;
+		x.c = c;
+		x.root = NULL;
+		x.diag = diag;
+		rc = check_nul(&x, text, len);
+		if (rc == 0)
+			rc = parse_text(&x, text, len);
+	}
+	if (rc == 0)
+		memcpy(out, c, sizeof(*c));
+	free(text);
+	free(c);
+	return rc;
+}
+
+/* ---- writing ---- */
+
+/* The checks of reading, on a struct; the first failure names its key. */
+static int
+check_conf(const struct node_conf *c, struct mrx_diag *d)
+{
+	size_t i;
+
+#define BAD(code, key, ...) \
+	mrx_diag_set(d, code, MRX_DIAG_NO_OFFSET, key, __VA_ARGS__)
+	if (!proto_id_valid(c->id))
+		return BAD(MRX_EINVAL, "id", "id: '%s' is not a valid id",
+		    c->id);
+	if ((unsigned)c->role > ENG_ROLE_OPERATOR)
+		return BAD(MRX_EINVAL, "role", "role: %d is not a role",
+		    (int)c->role);
+	if (!jurisdiction_valid(c->jurisdiction))
+		return BAD(MRX_EINVAL, "jurisdiction", "jurisdiction: '%s' is "
+		    "not two upper-case letters", c->jurisdiction);
+	if (!host_valid(c->api_host, strchr(c->api_host, ':') != NULL) ||
+	    c->api_port < 1 || c->api_port > 65535)
+		return BAD(MRX_EINVAL, "api.listen", "api.listen: '%s' port %d "
+		    "is not a listen address", c->api_host, c->api_port);
+	if (c->body_max < CONF_BODY_LO || c->body_max > CONF_BODY_HI)
+		return BAD(MRX_ERANGE, "api.body_max", "api.body_max: %zu is "
+		    "out of range", c->body_max);
+	if (c->conns_max < CONF_CONNS_LO || c->conns_max > CONF_CONNS_HI)
+		return BAD(MRX_ERANGE, "api.connections_max",
+		    "api.connections_max: %zu is out of range", c->conns_max);
+	if (c->token_path[0] == '\0' || c->signing_key[0] == '\0')
+		return BAD(MRX_EINVAL, c->token_path[0] == '\0' ?
+		    "api.token_file" : "keys.signing", "empty path");
+	if (c->nroots > CONF_ROOTS_MAX || c->nchain > CONF_CHAIN_MAX)
+		return BAD(MRX_ERANGE, c->nroots > CONF_ROOTS_MAX ?
+		    "trust.roots" : "trust.chain", "too many entries");
+	for (i = 0; i < c->nroots; i++)
+		if (!proto_id_valid(c->roots[i].id) ||
+		    c->roots[i].key_path[0] == '\0')
+			return BAD(MRX_EINVAL, "trust.roots",
+			    "trust.roots[%zu]: invalid id '%s' or empty key "
+			    "path", i, c->roots[i].id);
+	for (i = 0; i < c->nchain; i++)
+		if (c->chain[i][0] == '\0')
+			return BAD(MRX_EINVAL, "trust.chain",
+			    "trust.chain[%zu]: empty path", i);
+	if (c->clock_skew_s < 0 || c->clock_skew_s > CONF_CLOCK_SKEW_HI_S ||
+	    c->max_status_age_s < CONF_STATUS_AGE_LO_S ||
+	    c->max_status_age_s > CONF_STATUS_AGE_HI_S)
+		return BAD(MRX_ERANGE, "policy", "policy: clock_skew %llds or "
+		    "max_status_age %llds out of range",
+		    (long long)c->clock_skew_s, (long long)c->max_status_age_s);
+	if (c->status_list_size < 4 || c->status_list_size % 4 != 0 ||
+	    c->status_list_size > PROTO_STATUS_ENTRIES_MAX)
+		return BAD(MRX_ERANGE, "status.list_size", "status.list_size: "
+		    "%u is not a multiple of 4 in range", c->status_list_size);
+	if (c->watches_max < CONF_WATCHES_LO ||
+	    c->watches_max > CONF_WATCHES_HI)
+		return BAD(MRX_ERANGE, "engine.watches_max",
+		    "engine.watches_max: %zu is out of range", c->watches_max);
+	if (c->log_level < CONF_LOG_ERROR || c->log_level > CONF_LOG_DEBUG)
+		return BAD(MRX_ERANGE, "log.level", "log.level: %d is out of "
+		    "range", c->log_level);
+#undef BAD
+	return 0;
+}
+
+/*
+ * `p` as the file says it: relative to `dir` when under it (or when `dir`
+ * is the current directory), else absolute.
+ */
+static int
+path_for_file(const char *dir, const char *p, char *out, size_t cap)
+{
+	char cwd[CONF_PATH_MAX];
+	size_t dl = strlen(dir);
+	int n;
+
+	if (strcmp(dir, ".") == 0 || p[0] == '/') {
+		if (dl > 1 && strncmp(p, dir, dl) == 0 && p[dl] == '/' &&
+		    p[dl + 1] != '\0')
+			p += dl + 1;
+		n = snprintf(out, cap, "%s", p);
+	} else if (strncmp(p, dir, dl) == 0 && p[dl] == '/' &&
+	    p[dl + 1] != '\0') {
+		n = snprintf(out, cap, "%s", p + dl + 1);
+	} else if (getcwd(cwd, sizeof(cwd)) != NULL) {
+		/* relative to the current directory, outside the data one */
+		n = snprintf(out, cap, "%s/%s", strcmp(cwd, "/") == 0 ? "" :
+		    cwd, p);
+	} else {
+		return MRX_EIO;
+	}
+	return n < 0 || (size_t)n >= cap ? MRX_ETOOBIG : 0;
+}
+
+/* An id; "null" is quoted, as YAML would read it as no value. */
+static void
+put_id(FILE *f, const char *id)
+{
+	if (strcmp(id, "null") == 0)
+		fprintf(f, "\"%s\"", id);
+	else
+		fputs(id, f);
+}
+
+/* A double-quoted YAML string: quotes, backslashes and controls escaped. */
+static void
+put_quoted(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			fprintf(f, "\\x%02x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static int
+put_path(FILE *f, const char *dir, const char *p)
+{
+	char rel[CONF_PATH_MAX + 16];
+	int rc;
+
+	rc = path_for_file(dir, p, rel, sizeof(rel));
+	if (rc == 0)
+		put_quoted(f, rel);
+	return rc;
+}
+
+static void
+put_note(FILE *f, const char *note)
+{
+	const char *nl;
+
+	if (note == NULL)
+		return;
+	fputs("#\n", f);
+	while (*note != '\0') {
+		nl = strchr(note, '\n');
+		if (nl == NULL)
+			nl = note + strlen(note);
+		fprintf(f, "#%s%.*s\n", nl > note ? " " : "", (int)(nl - note),
+		    note);
+		note = *nl == '\n' ? nl + 1 : nl;
+	}
+}
+
+static void
+put_identity(FILE *f, const struct node_conf *c, const char *note)
+{
+	fputs("# mrx node configuration, read by mrxd --data DATA_DIR from "
+	    "DATA_DIR/mrx.yaml.\n"
+	    "# Relative paths are relative to the data directory. Durations "
+	    "are a number\n"
+	    "# and a unit: 30s, 5m, 12h, 1d (units w, d, h, m, s). Unknown "
+	    "keys are errors.\n"
+	    "# Every key but id, role and jurisdiction may be left out to "
+	    "take its default.\n"
+	    "# See docs/config.md.\n", f);
+	put_note(f, note);
+	fprintf(f, "\n"
+	    "# This node's id: the issuer id it signs as and the name peers "
+	    "know it by\n"
+	    "# (1 to %d of a-z, 0-9, '.', '-').\n"
+	    "id: ", PROTO_ID_MAX);
+	put_id(f, c->id);
+	fprintf(f, "\n"
+	    "# root (delegates signing keys to issuers), issuer (issues "
+	    "clearances and\n"
+	    "# operator certifications, publishes status lists) or operator "
+	    "(verifies).\n"
+	    "role: %s\n"
+	    "# The authority's country, ISO 3166 alpha-2 in upper case.\n"
+	    "jurisdiction: %s\n", eng_role_name(c->role), c->jurisdiction);
+}
+
+static int
+put_api(FILE *f, const struct node_conf *c)
+{
+	bool v6 = strchr(c->api_host, ':') != NULL;
+	int rc;
+
+	fprintf(f, "\n"
+	    "# The HTTP/JSON API (plain HTTP: keep it on loopback or behind a "
+	    "TLS proxy).\n"
+	    "api:\n"
+	    "  # HOST:PORT to listen on ([IPV6]:PORT for IPv6); default "
+	    "%s:%d.\n"
+	    "  listen: \"%s%s%s:%d\"\n"
+	    "  # File with the bearer token every request must present (mode "
+	    "0600);\n"
+	    "  # default admin.token.\n"
+	    "  token_file: ", CONF_API_HOST_DEFAULT, CONF_API_PORT_DEFAULT,
+	    v6 ? "[" : "", c->api_host, v6 ? "]" : "", c->api_port);
+	rc = put_path(f, c->data_dir, c->token_path);
+	fprintf(f, "\n"
+	    "  # Largest request body, in bytes (%u to %u); default %u.\n"
+	    "  body_max: %zu\n"
+	    "  # Most client connections open at once (%u to %u); default "
+	    "%u.\n"
+	    "  connections_max: %zu\n"
+	    "\n"
+	    "keys:\n"
+	    "  # This node's private signing key, PKCS#8 PEM, mode 0600;\n"
+	    "  # default keys/sign.key.\n"
+	    "  signing: ", CONF_BODY_LO, CONF_BODY_HI, CONF_BODY_DEFAULT,
+	    c->body_max, CONF_CONNS_LO, CONF_CONNS_HI, CONF_CONNS_DEFAULT,
+	    c->conns_max);
+	if (rc == 0)
+		rc = put_path(f, c->data_dir, c->signing_key);
+	fputc('\n', f);
+	return rc;
+}
+
+static int
+put_trust(FILE *f, const struct node_conf *c)
+{
+	size_t i;
+	int rc = 0;
+
+	fputs("\n"
+	    "trust:\n"
+	    "  # The root authorities this node trusts (at most 64): each "
+	    "root's id and its\n"
+	    "  # public key (PEM). A record counts only if its signing key is "
+	    "delegated by\n"
+	    "  # one of them. Default: none.\n"
+	    "  roots:", f);
+	if (c->nroots == 0)
+		fputs(" []\n", f);
+	else
+		fputc('\n', f);
+	for (i = 0; i < c->nroots && rc == 0; i++) {
+		fputs("    - id: ", f);
+		put_id(f, c->roots[i].id);
+		fputs("\n      key: ", f);
+		rc = put_path(f, c->data_dir, c->roots[i].key_path);
+		fputc('\n', f);
+	}
+	fputs("  # Signed records loaded at start and on SIGHUP (at most 256): "
+	    "delegations\n"
+	    "  # from the roots, key revocations. Default: none.\n"
+	    "  chain:", f);
+	fputs(c->nchain == 0 ? " []\n" : "\n", f);
+	for (i = 0; i < c->nchain && rc == 0; i++) {
+		fputs("    - ", f);
+		rc = put_path(f, c->data_dir, c->chain[i]);
+		fputc('\n', f);
+	}
+	return rc;
+}
+
+static void
+put_rest(FILE *f, const struct node_conf *c)
+{
+	char skew[32], age[32], hi1[32], hi2[32];
+
+	fprintf(f, "\n"
+	    "policy:\n"
+	    "  # How far a record's not-before time may lie in the future, for "
+	    "clocks that\n"
+	    "  # disagree (never applied to expiry); 0s to %s, default 1m.\n"
+	    "  clock_skew: %s\n"
+	    "  # Oldest status list a decision may rely on; older gives "
+	    "indeterminate\n"
+	    "  # (1s to %s); default 5m.\n"
+	    "  max_status_age: %s\n"
+	    "  # Whether accepting a clearance also needs a valid operator "
+	    "certification of\n"
+	    "  # the subject's employer; default false.\n"
+	    "  require_operator_cert: %s\n",
+	    duration_format(CONF_CLOCK_SKEW_HI_S, hi1, sizeof(hi1)),
+	    duration_format(c->clock_skew_s, skew, sizeof(skew)),
+	    duration_format(CONF_STATUS_AGE_HI_S, hi2, sizeof(hi2)),
+	    duration_format(c->max_status_age_s, age, sizeof(age)),
+	    c->require_operator_cert ? "true" : "false");
+	fprintf(f, "\n"
+	    "status:\n"
+	    "  # Entries of each status list this node publishes, a multiple "
+	    "of 4 up to\n"
+	    "  # %u. Larger lists hide better who is checked; default %u.\n"
+	    "  list_size: %u\n"
+	    "\n"
+	    "engine:\n"
+	    "  # Most accepted clearances watched for a later status change "
+	    "(%u to %u);\n"
+	    "  # default %u.\n"
+	    "  watches_max: %zu\n"
+	    "\n"
+	    "log:\n"
+	    "  # error, warn, info or debug; default info.\n"
+	    "  level: %s\n", PROTO_STATUS_ENTRIES_MAX,
+	    PROTO_STATUS_ENTRIES_DEFAULT, c->status_list_size, CONF_WATCHES_LO,
+	    CONF_WATCHES_HI, ENG_WATCHES_DEFAULT, c->watches_max,
+	    log_names[c->log_level]);
+}
+
+/* Writes the whole text to `f`; MRX_EIO if the stream failed. */
+static int
+put_all(FILE *f, const struct node_conf *c, const char *note)
+{
+	int rc;
+
+	put_identity(f, c, note);
+	rc = put_api(f, c);
+	if (rc == 0)
+		rc = put_trust(f, c);
+	if (rc == 0)
+		put_rest(f, c);
+	if (rc == 0 && (fflush(f) != 0 || ferror(f)))
+		rc = MRX_EIO;
+	return rc;
+}
+
+int
+conf_node_write_note(const struct node_conf *c, const char *path,
+    const char *note, struct mrx_diag *diag)
+{
+	struct node_conf *w;
+	char tmp[CONF_PATH_MAX + 32];
+	FILE *f;
+	int fd, rc;
+
+	rc = check_conf(c, diag);
+	if (rc != 0)
+		return rc;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
+	    (int)sizeof(tmp))
+		return mrx_diag_set(diag, MRX_ETOOBIG, MRX_DIAG_NO_OFFSET, "",
+		    "%s: path too long", path);
+	w = malloc(sizeof(*w));
+	if (w == NULL)
+		return MRX_ENOMEM;
+	memcpy(w, c, sizeof(*w));
+	if (dir_norm(c->data_dir, w->data_dir, sizeof(w->data_dir)) != 0)
+		snprintf(w->data_dir, sizeof(w->data_dir), ".");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		rc = mrx_diag_set(diag, MRX_EIO, MRX_DIAG_NO_OFFSET, "",
+		    "%s: cannot create: %s", tmp, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		free(w);
+		return rc;
+	}
+	rc = put_all(f, w, note);
+	free(w);
+	if (rc == 0 && fsync(fileno(f)) != 0)
+		rc = MRX_EIO;
+	if (fclose(f) != 0 && rc == 0)
+		rc = MRX_EIO;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = MRX_EIO;
+	if (rc != 0) {
+		unlink(tmp);
+		return mrx_diag_set(diag, rc, MRX_DIAG_NO_OFFSET, "",
+		    "%s: cannot write: %s", path, rc == MRX_ETOOBIG ?
+		    "a path is too long" : strerror(errno));
+	}
+	return 0;
+}
+
+int
+conf_node_write(const struct node_conf *c, const char *path,
+    struct mrx_diag *diag)
+{
+	return conf_node_write_note(c, path, NULL, diag);
+}

@@ -24,6 +24,32 @@
 #define CONF_CHAIN_MAX 256
 #define CONF_BYTES_MAX (256u * 1024u)	/* size of the YAML file */
 
+/* Defaults and allowed ranges of the numeric keys (inclusive). */
+#define CONF_API_HOST_DEFAULT "127.0.0.1"
+#define CONF_API_PORT_DEFAULT 7400
+#define CONF_BODY_DEFAULT (1024u * 1024u)	/* api.body_max, bytes */
+#define CONF_BODY_LO 4096u
+#define CONF_BODY_HI (64u * 1024u * 1024u)
+#define CONF_CONNS_DEFAULT 1024u		/* api.connections_max */
+#define CONF_CONNS_LO 1u
+#define CONF_CONNS_HI 65536u
+#define CONF_CLOCK_SKEW_DEFAULT_S 60		/* policy.clock_skew */
+#define CONF_CLOCK_SKEW_HI_S 3600		/* lower bound 0 */
+#define CONF_STATUS_AGE_DEFAULT_S 300		/* policy.max_status_age */
+#define CONF_STATUS_AGE_LO_S 1
+#define CONF_STATUS_AGE_HI_S (30 * 86400)
+/* engine.watches_max; its default is ENG_WATCHES_DEFAULT */
+#define CONF_WATCHES_LO 1u
+#define CONF_WATCHES_HI 10000000u
+/* status.list_size: a multiple of 4 in [4, PROTO_STATUS_ENTRIES_MAX],
+ * default PROTO_STATUS_ENTRIES_DEFAULT */
+
+/* log.level */
+#define CONF_LOG_ERROR 0
+#define CONF_LOG_WARN 1
+#define CONF_LOG_INFO 2
+#define CONF_LOG_DEBUG 3
+
 struct conf_root {
 	char id[PROTO_ID_MAX + 1];
 	char key_path[CONF_PATH_MAX];	/* public key PEM */
@@ -72,6 +98,52 @@ int conf_node_load(const char *data_dir, const char *path,
 
 /* Writes a complete commented configuration for `c` to `path` (0644). */
 int conf_node_write(const struct node_conf *c, const char *path,
+    struct mrx_diag *diag);
+
+/*
+ * Details of the contract above.
+ *
+ * conf_node_load(): `data_dir` is the data directory (relative paths in the
+ * file are resolved against it, and it is what out->data_dir holds); when
+ * it is NULL the directory of `path` is used. At least one of the two must
+ * be given. On success *out is the whole configuration (defaults for the
+ * keys the file leaves out); on error *out is unchanged. Errors:
+ * MRX_ENOENT / MRX_EIO (the file cannot be read), MRX_ETOOBIG (over
+ * CONF_BYTES_MAX, or a list over its limit), MRX_EMALFORMED (YAML syntax,
+ * with libfyaml's line), MRX_ETYPE (a mapping, list or value where another
+ * was expected), MRX_EDUP (a key twice), MRX_EMISSING (id, role,
+ * jurisdiction, or a root's id or key), MRX_ERANGE (a number out of its
+ * range), MRX_EINVAL (anything else, unknown keys among them). diag->field
+ * holds the key path ("policy.max_status_age", "trust.roots[1].id") and
+ * diag->msg the whole line for a person, "FILE:LINE: KEY: what is wrong
+ * (what was expected)", FILE being the file's name without directories:
+ * print diag->msg as it is.
+ *
+ * conf_node_write(): validates `c` first (MRX_EINVAL / MRX_ERANGE, diag
+ * naming the key, nothing written), then writes the file atomically
+ * (temporary file in the same directory, fsync, rename; an existing file
+ * is replaced). Paths under c->data_dir are written relative to it, other
+ * paths as absolute paths, so that conf_node_load(c->data_dir, ...) of the
+ * result gives back `c` (paths relative to the current directory that lie
+ * outside the data directory come back absolute). An empty c->data_dir
+ * means the current directory.
+ */
+
+/*
+ * Same as conf_node_write(), with `note` (NULL for none) written as a
+ * comment block after the file's header, one "# " line per line of `note`:
+ * how this node was set up, e.g. that its trust chain is a development one.
+ */
+int conf_node_write_note(const struct node_conf *c, const char *path,
+    const char *note, struct mrx_diag *diag);
+
+/*
+ * Parses a listen address "HOST:PORT" or "[IPV6]:PORT" (HOST a name or an
+ * IPv4 address of letters, digits, '.' and '-'; PORT 1..65535) into `host`
+ * (without brackets, `cap` bytes) and *port. MRX_EINVAL for a bad shape,
+ * MRX_ERANGE for a port out of range, with diag naming "listen".
+ */
+int conf_listen_parse(const char *s, char *host, size_t cap, int *port,
     struct mrx_diag *diag);
 
 #endif

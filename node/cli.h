@@ -17,6 +17,11 @@ int cmd_status(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_cose(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+/* mrx --node URL [--token-file F] COMMAND ...: argv[0] is "mrx". */
+int cmd_client(int argc, char **argv);
 
 /*
  * Fills the common claims of a new record: iss, iat (now unless iat_opt),
@@ -36,5 +41,14 @@ int cli_read_record(const char *path, uint8_t **buf, size_t *len,
 /* Builds the JSON view of a decoded record (for inspect and verify). */
 struct json_t;
 struct json_t *cli_record_json(const struct proto_record *rec);
+
+/*
+ * The JSON view of a decision, as `mrx verify --json` prints it and the
+ * node's POST /v1/verify returns it: decision, reasons, evidence, access,
+ * at and decided_at.
+ */
+struct proto_decision;
+struct json_t *cli_decision_json(const struct proto_decision *dc,
+    const char *access, int64_t at, int64_t now);
 
 #endif

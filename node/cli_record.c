@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "decide.h"
 #include "ptime.h"
 
 int
@@ -248,5 +249,55 @@ cli_record_json(const struct proto_record *rec)
 		    rec->env.hdr.kid != NULL ? rec->env.hdr.kid_len : 0));
 	}
 	json_object_set_new(o, "claims", payload_json(rec));
+	return o;
+}
+
+json_t *
+cli_decision_json(const struct proto_decision *dc, const char *access,
+    int64_t at, int64_t now)
+{
+	char b[PROTO_TIME_STR], h[2 * PROTO_HASH_LEN + 1];
+	json_t *o, *rs, *ev;
+	size_t i;
+
+	rs = json_array();
+	for (i = 0; i < dc->nreasons; i++)
+		json_array_append_new(rs, json_pack("{s:s, s:s}", "code",
+		    dc->reasons[i].code, "message", dc->reasons[i].message));
+	ev = json_object();
+	if (dc->has_cti) {
+		json_object_set_new(ev, "record_id",
+		    json_string(cli_hex(dc->cti, PROTO_CTI_LEN, h)));
+		json_object_set_new(ev, "issuer", json_string(dc->issuer));
+		json_object_set_new(ev, "level", json_string(dc->level));
+		json_object_set_new(ev, "operator", json_string(dc->operator_id));
+		json_object_set_new(ev, "exp", json_string(proto_time_format(
+		    dc->exp, b, sizeof(b))));
+		json_object_set_new(ev, "kid",
+		    json_string(cli_hex(dc->kid, CRY_KID_LEN, h)));
+		if (cry_alg_name(dc->alg) != NULL)
+			json_object_set_new(ev, "alg",
+			    json_string(cry_alg_name(dc->alg)));
+	}
+	if (dc->root[0] != '\0')
+		json_object_set_new(ev, "root", json_string(dc->root));
+	if (dc->has_status) {
+		json_object_set_new(ev, "status_seq",
+		    json_integer((json_int_t)dc->status_seq));
+		json_object_set_new(ev, "status_age_s",
+		    json_integer((json_int_t)dc->status_age_s));
+	}
+	if (dc->agreement[0] != '\0') {
+		json_object_set_new(ev, "agreement", json_string(dc->agreement));
+		json_object_set_new(ev, "agreement_row",
+		    json_integer(dc->agreement_row + 1));
+	}
+	o = json_pack("{s:s, s:o, s:o, s:s}", "decision",
+	    proto_verdict_name(dc->verdict), "reasons", rs, "evidence", ev,
+	    "access", access);
+	json_object_set_new(o, "at", json_string(proto_time_format(at, b,
+	    sizeof(b))));
+	json_object_set_new(o, "decided_at", json_string(proto_time_format(
+	    now, b, sizeof(b))));
 	return o;
 }

@@ -272,6 +272,59 @@ cli_b64url(const uint8_t *p, size_t n, char *out)
 	return out;
 }
 
+static int
+b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-' || c == '+')
+		return 62;
+	if (c == '_' || c == '/')
+		return 63;
+	return -1;
+}
+
+int
+cli_b64url_decode(const char *s, size_t n, uint8_t **out, size_t *len)
+{
+	uint32_t acc = 0;
+	size_t i, o = 0;
+	int bits = 0, v;
+	uint8_t *b;
+
+	while (n > 0 && s[n - 1] == '=')
+		n--;
+	if (n % 4 == 1)
+		return -1;
+	b = malloc(n * 3 / 4 + 3);
+	if (b == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		v = b64val((unsigned char)s[i]);
+		if (v < 0) {
+			free(b);
+			return -1;
+		}
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			b[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
+		free(b);
+		return -1; /* non-canonical trailing bits */
+	}
+	*out = b;
+	*len = o;
+	return 0;
+}
+
 void
 cli_json_print(json_t *j)
 {

@@ -66,6 +66,13 @@ char *cli_hex(const uint8_t *p, size_t n, char *out);
 /* RFC 4648 base64url without padding into out (4*ceil(n/3)+1). */
 char *cli_b64url(const uint8_t *p, size_t n, char *out);
 
+/*
+ * Decodes base64url (the standard alphabet and '=' padding are tolerated;
+ * non-canonical trailing bits are not) into a new buffer (*out, free it).
+ * Returns 0 or -1.
+ */
+int cli_b64url_decode(const char *s, size_t n, uint8_t **out, size_t *len);
+
 /* Prints `j` indented to stdout and releases it. */
 void cli_json_print(json_t *j);
 

@@ -1,6 +1,8 @@
 /*
  * mrx.c - the mrx command-line tool: keys, records, status lists,
- * decisions and raw COSE, offline. Dispatches to the cmd_* functions.
+ * decisions and raw COSE offline; a node's data directory (init, audit,
+ * report); and, with --node, a client of a running node. Dispatches to
+ * the cmd_* functions.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +13,9 @@
 static const char usage_text[] =
     "usage: mrx COMMAND [ARGS]\n"
     "\n"
-    "Signed security-clearance records, offline.\n"
+    "       mrx --node URL [--token-file FILE] COMMAND [ARGS]\n"
+    "\n"
+    "Signed security-clearance records: offline, or with a running node.\n"
     "\n"
     "commands:\n"
     "  keygen      make a signing key pair (Ed25519 or ES256)\n"
@@ -21,6 +25,13 @@ static const char usage_text[] =
     "  inspect     show what a record says\n"
     "  verify      decide whether a clearance grants a requested access\n"
     "  cose        sign or verify a raw COSE_Sign1 message\n"
+    "  init        create a node's data directory: keys, delegation,\n"
+    "              admin token and mrx.yaml\n"
+    "  audit       verify or export a node's audit chain (--data DIR)\n"
+    "  report      the annual aggregate report of a node (--data DIR)\n"
+    "\n"
+    "With --node URL (see 'mrx --node URL --help'): health, clearance,\n"
+    "operator, verify and alerts against a running mrxd.\n"
     "\n"
     "Run 'mrx COMMAND --help' for the options of a command.\n"
     "Exit status: 0 success or accept, 1 reject or invalid input,\n"
@@ -36,6 +47,9 @@ static const struct {
 	{ "inspect", cmd_inspect },
 	{ "verify", cmd_verify },
 	{ "cose", cmd_cose },
+	{ "init", cmd_init },
+	{ "audit", cmd_audit },
+	{ "report", cmd_report },
 };
 
 int
@@ -51,6 +65,11 @@ main(int argc, char **argv)
 	    strcmp(argv[1], "help") == 0) {
 		fputs(usage_text, stdout);
 		return CLI_OK;
+	}
+	if (strncmp(argv[1], "--node", 6) == 0 ||
+	    strncmp(argv[1], "--token-file", 12) == 0) {
+		cli_cmd = "mrx";
+		return cmd_client(argc, argv);
 	}
 	if (strcmp(argv[1], "--version") == 0) {
 		puts("mrx 0.1.0");

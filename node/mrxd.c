@@ -1,1 +1,689 @@
-int main(void) { return 0; }
+/*
+ * mrxd.c - the mrx node daemon: start-up, the libuv loop, the group
+ * commit, signals.
+ *
+ * Start-up reads DATA/mrx.yaml, the signing key (refused if group/other
+ * can read it), the admin token, the trust material the configuration
+ * lists (a record that fails its checks stops the start: fail closed), the
+ * store, and restores the engine's status lists and watches from it.
+ *
+ * Invariant of the group commit: a reply that depends on a durable effect
+ * is sent only after the transaction holding that effect committed. If a
+ * commit fails (disk full, I/O error), the transaction is rolled back, the
+ * waiting requests get 503, and the engine is rebuilt from the store, so
+ * memory never runs ahead of disk.
+ *
+ * SIGTERM/SIGINT: stop accepting, answer what is in flight, commit, close
+ * the store, exit 0. SIGHUP: re-read the trust chain files listed in the
+ * configuration and add what is new (a changed root needs a restart).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mrxd.h"
+
+const double node_lat_bounds[NODE_LAT_BUCKETS] = { 0.0001, 0.00025, 0.0005,
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0 };
+
+static const char mrxd_usage[] =
+    "usage: mrxd --data DIR [--config FILE] [--log-level LEVEL]\n"
+    "\n"
+    "Runs an mrx node in the foreground: the HTTP/JSON API on the address\n"
+    "of DIR/mrx.yaml (api.listen), the store in DIR/mrx.db. Create DIR with\n"
+    "'mrx init'. Logs one line per event to standard error.\n"
+    "\n"
+    "  --data DIR          the node's data directory\n"
+    "  --config FILE       another configuration file (default DIR/mrx.yaml)\n"
+    "  --log-level LEVEL   error, warn, info (default) or debug\n"
+    "\n"
+    "Signals: TERM/INT drain and exit 0; HUP reloads the trust chain.\n";
+
+int64_t
+node_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+void
+node_event_init(struct eng_event *ev, enum eng_ev_type type)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->now = node_now();
+	if (cry_random(ev->rnd, sizeof(ev->rnd)) != 0)
+		abort(); /* no entropy: nothing safe can be issued */
+}
+
+void
+node_observe_latency(struct node *n, double s)
+{
+	int i;
+
+	n->lat_count++;
+	n->lat_sum_s += s;
+	for (i = 0; i < NODE_LAT_BUCKETS; i++)
+		if (s <= node_lat_bounds[i])
+			n->lat_bucket[i]++;
+}
+
+static int
+txn_begin(struct node *n)
+{
+	struct mrx_diag d;
+	char buf[400];
+	int rc;
+
+	if (n->txn_open)
+		return 0;
+	mrx_diag_clear(&d);
+	rc = store_begin(n->store, &d);
+	if (rc != 0) {
+		log_msg(LOG_ERROR, "store", "cannot begin a transaction: %s",
+		    mrx_diag_str(&d, buf, sizeof(buf)));
+		return rc;
+	}
+	n->txn_open = true;
+	return 0;
+}
+
+static int
+restore_list(void *ctx, const struct proto_status_list *sl,
+    const uint8_t *alloc, uint32_t nalloc)
+{
+	return eng_restore_list(ctx, sl, alloc, nalloc, NULL);
+}
+
+static int
+restore_watch(void *ctx, const char *issuer, const char *uri, uint32_t idx,
+    const uint8_t cti[PROTO_CTI_LEN])
+{
+	return eng_restore_watch(ctx, issuer, uri, idx, cti);
+}
+
+/* Reads one trust file into the store; returns 0 or an exit code. */
+static int
+trust_add_file(struct proto_trust *t, const char *path, int64_t skew,
+    bool quiet)
+{
+	uint8_t *buf;
+	struct mrx_diag d;
+	size_t len;
+	FILE *f;
+	int rc;
+
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		log_msg(LOG_ERROR, "trust", "cannot open %s: %s", path,
+		    strerror(errno));
+		return 2;
+	}
+	buf = malloc(PROTO_STATUS_LIST_MAX + 1);
+	if (buf == NULL) {
+		fclose(f);
+		return 2;
+	}
+	len = fread(buf, 1, PROTO_STATUS_LIST_MAX + 1, f);
+	fclose(f);
+	mrx_diag_clear(&d);
+	rc = len > PROTO_STATUS_LIST_MAX ? MRX_ETOOBIG :
+	    proto_trust_add(t, buf, len, node_now(), skew, &d);
+	free(buf);
+	if (rc != 0 && quiet)
+		return 1;
+	if (rc != 0) {
+		log_msg(LOG_ERROR, "trust", "%s refused (%s): %s", path,
+		    d.field[0] ? d.field : mrx_errname(rc),
+		    d.msg[0] ? d.msg : mrx_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
+/* The trust store from the configuration: roots, then the chain. */
+static int
+build_trust(const struct node_conf *c, struct proto_trust **out)
+{
+	struct proto_trust *t = proto_trust_new();
+	struct cry_key *k;
+	struct mrx_diag d;
+	char b[400];
+	size_t i;
+	int pass, rc;
+
+	if (t == NULL)
+		return 2;
+	for (i = 0; i < c->nroots; i++) {
+		mrx_diag_clear(&d);
+		if (cry_key_load(c->roots[i].key_path, &k, &d) != 0 ||
+		    proto_trust_add_root(t, c->roots[i].id, k, &d) != 0) {
+			log_msg(LOG_ERROR, "trust", "root %s: %s", c->roots[i].id,
+			    mrx_diag_str(&d, b, sizeof(b)));
+			proto_trust_free(t);
+			return 2;
+		}
+	}
+	/* delegations and revocations may come in any order in the file
+	 * list: two passes let each find what it builds on */
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < c->nchain; i++) {
+			rc = trust_add_file(t, c->chain[i], c->clock_skew_s,
+			    pass == 0);
+			if (rc == 2 || (rc != 0 && pass == 1)) {
+				proto_trust_free(t);
+				return 2;
+			}
+		}
+	*out = t;
+	return 0;
+}
+
+static int
+make_engine(struct node *n)
+{
+	struct eng_config ec;
+	struct proto_trust *t;
+	struct mrx_diag d;
+	char b[400];
+	int rc;
+
+	rc = build_trust(&n->conf, &t);
+	if (rc != 0)
+		return rc;
+	memset(&ec, 0, sizeof(ec));
+	ec.role = n->conf.role;
+	snprintf(ec.id, sizeof(ec.id), "%s", n->conf.id);
+	snprintf(ec.jurisdiction, sizeof(ec.jurisdiction), "%s",
+	    n->conf.jurisdiction);
+	ec.key = n->key;
+	proto_policy_default(&ec.policy);
+	ec.policy.skew_s = n->conf.clock_skew_s;
+	ec.policy.max_status_age_s = n->conf.max_status_age_s;
+	ec.policy.require_operator_cert = n->conf.require_operator_cert;
+	ec.status_list_size = n->conf.status_list_size;
+	ec.watches_max = n->conf.watches_max;
+	mrx_diag_clear(&d);
+	if (eng_new(&ec, t, &n->eng, &d) != 0) {
+		proto_trust_free(t);
+		log_msg(LOG_ERROR, "engine", "%s",
+		    mrx_diag_str(&d, b, sizeof(b)));
+		return 2;
+	}
+	mrx_diag_clear(&d);
+	if (store_load_lists(n->store, restore_list, n->eng, &d) != 0 ||
+	    store_load_watches(n->store, restore_watch, n->eng, &d) != 0) {
+		log_msg(LOG_ERROR, "store", "cannot restore state: %s",
+		    mrx_diag_str(&d, b, sizeof(b)));
+		eng_free(n->eng);
+		n->eng = NULL;
+		return 2;
+	}
+	return 0;
+}
+
+/* After a failed commit: the engine ran ahead of the disk; rebuild it. */
+static void
+resync_engine(struct node *n)
+{
+	eng_free(n->eng);
+	n->eng = NULL;
+	if (make_engine(n) != 0) {
+		log_msg(LOG_ERROR, "engine", "cannot rebuild the engine from "
+		    "the store; stopping");
+		n->exit_code = 1;
+		uv_stop(n->loop);
+		return;
+	}
+	log_msg(LOG_WARN, "engine", "rebuilt from the store after a failed "
+	    "commit");
+}
+
+/*
+ * An allocation-only list change (every issuance makes one) is kept and
+ * written once before the commit: the list's bits and bitmap are the
+ * engine's own memory and stay valid, so the last action per list wins.
+ */
+static int
+defer_list(struct node *n, const struct eng_persist_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < n->ndirty; i++)
+		if (n->dirty[i].l.sl == l->sl) {
+			n->dirty[i].l = *l;
+			return 0;
+		}
+	if (n->ndirty == ENG_LISTS_MAX)
+		return store_put_list(n->store, l, NULL);
+	n->dirty[n->ndirty++].l = *l;
+	return 0;
+}
+
+/* A full write of the list supersedes its deferred copy. */
+static void
+undefer_list(struct node *n, const struct proto_status_list *sl)
+{
+	size_t i;
+
+	for (i = 0; i < n->ndirty; i++)
+		if (n->dirty[i].l.sl == sl) {
+			n->dirty[i] = n->dirty[--n->ndirty];
+			return;
+		}
+}
+
+static int
+flush_lists(struct node *n, struct mrx_diag *d)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n->ndirty && rc == 0; i++)
+		rc = store_put_list(n->store, &n->dirty[i].l, d);
+	n->ndirty = 0;
+	return rc;
+}
+
+static void
+send_pending(struct node *n, bool committed)
+{
+	static const char unavailable[] = "{\"error\":{\"code\":\"store-"
+	    "unavailable\",\"message\":\"the change could not be stored "
+	    "durably; nothing was changed\",\"field\":null}}";
+	size_t i;
+
+	for (i = 0; i < n->npending; i++) {
+		struct node_pending *p = &n->pending[i];
+
+		if (committed)
+			http_respond(p->x, p->status, "application/json",
+			    p->body, p->len, NULL);
+		else
+			http_respond(p->x, 503, "application/json",
+			    unavailable, sizeof(unavailable) - 1, NULL);
+		free(p->body);
+	}
+	n->npending = 0;
+}
+
+/* The end of a loop turn: commit, then answer what waited for it. */
+static void
+on_commit(uv_check_t *h)
+{
+	struct node *n = h->data;
+	struct mrx_diag d;
+	char b[400];
+
+	if (!n->txn_open)
+		return;
+	mrx_diag_clear(&d);
+	n->txn_open = false;
+	if (flush_lists(n, &d) != 0 || store_commit(n->store, &d) != 0) {
+		n->commit_failures++;
+		log_msg(LOG_ERROR, "store", "commit failed: %s",
+		    mrx_diag_str(&d, b, sizeof(b)));
+		store_rollback(n->store);
+		send_pending(n, false);
+		n->alerts_in_txn = false;
+		resync_engine(n);
+		return;
+	}
+	send_pending(n, true);
+	if (n->alerts_in_txn) {
+		n->alerts_in_txn = false;
+		api_wake_waiters(n, false);
+	}
+}
+
+void
+node_reply_after_commit(struct node *n, struct http_exchange *x, int status,
+    char *body, size_t len)
+{
+	if (!n->txn_open || n->npending == NODE_PENDING_MAX) {
+		if (n->txn_open) {
+			/* too many waiting: commit now to bound memory */
+			on_commit(&n->commit);
+		}
+		if (!n->txn_open && n->npending == 0) {
+			http_respond(x, status, "application/json", body, len,
+			    NULL);
+			free(body);
+			return;
+		}
+	}
+	n->pending[n->npending].x = x;
+	n->pending[n->npending].status = status;
+	n->pending[n->npending].body = body;
+	n->pending[n->npending].len = len;
+	n->npending++;
+}
+
+static int
+apply_one(struct node *n, const struct eng_action *a)
+{
+	struct mrx_diag d;
+	char b[400];
+	uint64_t id;
+	int rc = 0;
+
+	mrx_diag_clear(&d);
+	switch (a->type) {
+	case ENG_ACT_PERSIST_RECORD:
+		rc = store_put_record(n->store, &a->u.rec, &d);
+		break;
+	case ENG_ACT_PERSIST_LIST:
+		if (a->u.list.has_change) {
+			undefer_list(n, a->u.list.sl);
+			rc = store_put_list(n->store, &a->u.list, &d);
+		} else {
+			rc = defer_list(n, &a->u.list);
+		}
+		break;
+	case ENG_ACT_PERSIST_WATCH:
+		rc = store_put_watch(n->store, a->u.watch.issuer,
+		    &a->u.watch.ref, a->u.watch.cti, &d);
+		break;
+	case ENG_ACT_AUDIT:
+		rc = store_append_audit(n->store, &a->u.audit, &d);
+		break;
+	case ENG_ACT_ALERT:
+		rc = store_put_alert(n->store, &a->u.alert, &id, &d);
+		if (rc == 0) {
+			n->alert_last = id;
+			n->alerts_in_txn = true;
+			log_msg(LOG_WARN, "alert", "watched record %02x%02x%02x"
+			    "%02x… of %s is now %s%s%s (seq %llu)",
+			    a->u.alert.cti[0], a->u.alert.cti[1],
+			    a->u.alert.cti[2], a->u.alert.cti[3],
+			    a->u.alert.issuer,
+			    proto_status_name(a->u.alert.status),
+			    a->u.alert.reason ? " " : "",
+			    proto_reason_name(a->u.alert.reason),
+			    (unsigned long long)a->u.alert.seq);
+		}
+		break;
+	default:
+		break;
+	}
+	if (rc != 0)
+		log_msg(LOG_ERROR, "store", "%s",
+		    mrx_diag_str(&d, b, sizeof(b)));
+	return rc;
+}
+
+int
+node_apply(struct node *n, const struct eng_actions *acts)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < acts->n; i++) {
+		if (acts->a[i].type == ENG_ACT_REPLY)
+			continue;
+		rc = txn_begin(n);
+		if (rc == 0)
+			rc = apply_one(n, &acts->a[i]);
+		if (rc != 0) {
+			/* what this turn did so far cannot be kept either */
+			n->commit_failures++;
+			store_rollback(n->store);
+			n->txn_open = false;
+			n->ndirty = 0;
+			send_pending(n, false);
+			n->alerts_in_txn = false;
+			resync_engine(n);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void
+on_closed_all(void *arg)
+{
+	struct node *n = arg;
+
+	uv_close((uv_handle_t *)&n->commit, NULL);
+	uv_close((uv_handle_t *)&n->waiter_timer, NULL);
+	uv_close((uv_handle_t *)&n->sig_term, NULL);
+	uv_close((uv_handle_t *)&n->sig_int, NULL);
+	uv_close((uv_handle_t *)&n->sig_hup, NULL);
+}
+
+static void
+begin_stop(struct node *n, const char *why)
+{
+	if (n->stopping)
+		return;
+	n->stopping = true;
+	log_msg(LOG_INFO, "mrxd", "%s: draining and stopping", why);
+	api_wake_waiters(n, false);
+	http_server_stop(n->http, on_closed_all, n);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	struct node *n = h->data;
+	size_t i;
+
+	if (signum == SIGHUP) {
+		int added = 0;
+
+		for (i = 0; i < n->conf.nchain; i++)
+			if (trust_add_file(eng_trust(n->eng), n->conf.chain[i],
+				n->conf.clock_skew_s, false) == 0)
+				added++;
+		log_msg(LOG_INFO, "mrxd", "SIGHUP: trust chain re-read (%d of "
+		    "%zu files accepted)", added, n->conf.nchain);
+		return;
+	}
+	begin_stop(n, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void
+on_waiter_timer(uv_timer_t *t)
+{
+	api_wake_waiters(t->data, true);
+}
+
+static int
+read_token(struct node *n)
+{
+	struct stat st;
+	char buf[sizeof(n->token)];
+	size_t len;
+	int fd;
+	ssize_t r;
+
+	fd = open(n->conf.token_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		log_msg(LOG_ERROR, "mrxd", "cannot read the admin token %s: %s",
+		    n->conf.token_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 2;
+	}
+	if ((st.st_mode & 077) != 0) {
+		log_msg(LOG_ERROR, "mrxd", "admin token %s is readable by group "
+		    "or others (mode %03o); chmod 600 it", n->conf.token_path,
+		    (unsigned)(st.st_mode & 0777));
+		close(fd);
+		return 2;
+	}
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0) {
+		log_msg(LOG_ERROR, "mrxd", "admin token %s is empty",
+		    n->conf.token_path);
+		return 2;
+	}
+	len = (size_t)r;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
+	    buf[len - 1] == ' '))
+		len--;
+	if (len < 16) {
+		log_msg(LOG_ERROR, "mrxd", "admin token %s is shorter than 16 "
+		    "characters", n->conf.token_path);
+		return 2;
+	}
+	memcpy(n->token, buf, len);
+	n->token[len] = '\0';
+	return 0;
+}
+
+static int
+start(struct node *n, const char *data, const char *config)
+{
+	struct http_limits lim;
+	struct mrx_diag d;
+	char b[600];
+	uint64_t cnt;
+	int rc, t;
+
+	mrx_diag_clear(&d);
+	if (conf_node_load(data, config, &n->conf, &d) != 0) {
+		/* the configuration's diag message is already file:line: key */
+		fprintf(stderr, "mrxd: %s\n", d.msg[0] != '\0' ? d.msg :
+		    mrx_diag_str(&d, b, sizeof(b)));
+		return 2;
+	}
+	if (log_get_level() < 0)
+		log_set_level(n->conf.log_level);
+	mrx_diag_clear(&d);
+	if (cry_key_load(n->conf.signing_key, &n->key, &d) != 0) {
+		log_msg(LOG_ERROR, "mrxd", "%s", mrx_diag_str(&d, b, sizeof(b)));
+		return 2;
+	}
+	if (read_token(n) != 0)
+		return 2;
+	mrx_diag_clear(&d);
+	if (store_open(n->conf.data_dir, &n->store, &d) != 0) {
+		log_msg(LOG_ERROR, "store", "%s", mrx_diag_str(&d, b, sizeof(b)));
+		return 2;
+	}
+	rc = make_engine(n);
+	if (rc != 0)
+		return rc;
+	for (t = 0; t <= PROTO_REC_KEY_REVOCATION; t++)
+		if (store_count_records(n->store, (enum proto_rec_type)t, &cnt,
+			NULL) == 0)
+			n->records_at_start[t] = cnt;
+	store_alert_last(n->store, &n->alert_last, NULL);
+	n->acts = malloc(sizeof(*n->acts));
+	n->pending = calloc(NODE_PENDING_MAX, sizeof(*n->pending));
+	if (n->acts == NULL || n->pending == NULL)
+		return 2;
+	n->loop = uv_default_loop();
+	uv_check_init(n->loop, &n->commit);
+	n->commit.data = n;
+	uv_check_start(&n->commit, on_commit);
+	uv_timer_init(n->loop, &n->waiter_timer);
+	n->waiter_timer.data = n;
+	uv_timer_start(&n->waiter_timer, on_waiter_timer, 1000, 1000);
+	uv_signal_init(n->loop, &n->sig_term);
+	uv_signal_init(n->loop, &n->sig_int);
+	uv_signal_init(n->loop, &n->sig_hup);
+	n->sig_term.data = n->sig_int.data = n->sig_hup.data = n;
+	uv_signal_start(&n->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&n->sig_int, on_signal, SIGINT);
+	uv_signal_start(&n->sig_hup, on_signal, SIGHUP);
+	http_limits_default(&lim);
+	lim.body_max = n->conf.body_max;
+	lim.conns_max = n->conf.conns_max;
+	rc = http_server_start(n->loop, n->conf.api_host, n->conf.api_port,
+	    &lim, api_handle, n, &n->http);
+	if (rc != 0) {
+		log_msg(LOG_ERROR, "api", "cannot listen on %s:%d: %s",
+		    n->conf.api_host, n->conf.api_port, mrx_strerror(rc));
+		return 2;
+	}
+	n->started_at = node_now();
+	log_msg(LOG_INFO, "mrxd", "%s (%s, %s) listening on http://%s:%d, "
+	    "data %s", n->conf.id, eng_role_name(n->conf.role),
+	    n->conf.jurisdiction, n->conf.api_host,
+	    http_server_port(n->http), n->conf.data_dir);
+	return 0;
+}
+
+static void
+finish(struct node *n)
+{
+	if (n->txn_open)
+		on_commit(&n->commit);
+	send_pending(n, false);
+	store_close(n->store);
+	eng_free(n->eng);
+	cry_key_free(n->key);
+	free(n->acts);
+	free(n->pending);
+	if (n->loop != NULL)
+		uv_loop_close(n->loop);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct node node;
+	const char *data = NULL, *config = NULL;
+	int c, rc;
+
+	log_set_level(-1);
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': data = optarg; break;
+		case 'c': config = optarg; break;
+		case 'l':
+			if (strcmp(optarg, "error") == 0)
+				log_set_level(LOG_ERROR);
+			else if (strcmp(optarg, "warn") == 0)
+				log_set_level(LOG_WARN);
+			else if (strcmp(optarg, "info") == 0)
+				log_set_level(LOG_INFO);
+			else if (strcmp(optarg, "debug") == 0)
+				log_set_level(LOG_DEBUG);
+			else {
+				fprintf(stderr, "mrxd: --log-level: '%s' is "
+				    "not error, warn, info or debug\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': fputs(mrxd_usage, stdout); return 0;
+		default: fputs(mrxd_usage, stderr); return 2;
+		}
+	}
+	if (data == NULL || optind != argc) {
+		fputs(mrxd_usage, stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	node.exit_code = 0;
+	rc = start(&node, data, config);
+	if (log_get_level() < 0)
+		log_set_level(LOG_INFO);
+	if (rc == 0) {
+		uv_run(node.loop, UV_RUN_DEFAULT);
+		log_msg(LOG_INFO, "mrxd", "stopped");
+		rc = node.exit_code;
+	}
+	finish(&node);
+	return rc;
+}

@@ -8,6 +8,8 @@
  *  - a status list entry is unique per (issuer, uri) and holds the highest
  *    sequence number seen; a second, different list with that sequence
  *    marks the entry as equivocating, for good;
+ *  - an own list (proto_trust_own_status) is borrowed, unique per (issuer,
+ *    uri), never freed here, and wins over a signed list of that uri;
  *  - tables are arrays searched in insertion order, so a decision never
  *    depends on a pointer value or hash order.
  *
@@ -61,6 +63,12 @@ struct trust_agreement {
 	uint8_t hash[PROTO_HASH_LEN];
 };
 
+/* A live list of the node itself: its uri is sl->c.sub. */
+struct trust_own {
+	char issuer[PROTO_ID_MAX + 1];
+	const struct proto_status_list *sl; /* borrowed, kept current */
+};
+
 struct proto_trust {
 	struct trust_root roots[PROTO_TRUST_ROOTS_MAX];
 	size_t nroots;
@@ -72,6 +80,8 @@ struct proto_trust {
 	size_t nstatus;
 	struct trust_agreement *agrs;
 	size_t nagrs;
+	struct trust_own own[PROTO_TRUST_OWN_STATUS_MAX];
+	size_t nown;
 };
 
 /* Reason codes: the set is documented in docs/decision.md. */
@@ -149,7 +159,8 @@ trust_check(const struct proto_trust *t)
 	    t->ndelegs <= PROTO_TRUST_DELEGATIONS_MAX &&
 	    t->nkeyrevs <= PROTO_TRUST_REVOCATIONS_MAX &&
 	    t->nstatus <= PROTO_TRUST_STATUS_MAX &&
-	    t->nagrs <= PROTO_TRUST_AGREEMENTS_MAX;
+	    t->nagrs <= PROTO_TRUST_AGREEMENTS_MAX &&
+	    t->nown <= PROTO_TRUST_OWN_STATUS_MAX;
 }
 
 struct proto_trust *
@@ -401,6 +412,38 @@ status_find(const struct proto_trust *t, const char *issuer, const char *uri)
 		    strcmp(t->status[i].sl.c.sub, uri) == 0)
 			return &t->status[i];
 	return NULL;
+}
+
+static const struct trust_own *
+own_find(const struct proto_trust *t, const char *issuer, const char *uri)
+{
+	size_t i;
+
+	for (i = 0; i < t->nown; i++)
+		if (strcmp(t->own[i].sl->c.sub, uri) == 0 &&
+		    strcmp(t->own[i].issuer, issuer) == 0)
+			return &t->own[i];
+	return NULL;
+}
+
+int
+proto_trust_own_status(struct proto_trust *t, const char *issuer,
+    const struct proto_status_list *sl)
+{
+	struct trust_own *o;
+
+	assert(trust_check(t));
+	if (!proto_id_valid(issuer) || sl == NULL || sl->bits == NULL ||
+	    sl->size == 0 || sl->c.sub[0] == '\0')
+		return MRX_EINVAL;
+	if (own_find(t, issuer, sl->c.sub) != NULL)
+		return MRX_EEXIST;
+	if (t->nown == PROTO_TRUST_OWN_STATUS_MAX)
+		return MRX_ENOSPC;
+	o = &t->own[t->nown++];
+	strbuf(o->issuer, sizeof(o->issuer), issuer);
+	o->sl = sl;
+	return 0;
 }
 
 static int
@@ -664,7 +707,9 @@ check_credential(struct dcx *x, const struct proto_record *rec,
 			    proto_time_format(near->exp, tb3, sizeof(tb3)));
 		return NULL;
 	}
-	rc = cry_sign1_verify(&rec->env, d->key, NULL, 0, NULL);
+	/* a caller that verified with d->key (proto_trust_signer) says so */
+	rc = rq->signatures_verified ? 0 :
+	    cry_sign1_verify(&rec->env, d->key, NULL, 0, NULL);
 	if (rc != 0) {
 		reason(x, PROTO_REJECT, prefix, sig_reason(rc), "the %s's "
 		    "signature does not verify with %s's delegated key: %s",
@@ -698,25 +743,34 @@ check_credential(struct dcx *x, const struct proto_record *rec,
 	return d;
 }
 
-/* Status of the credential: reject if not valid, indeterminate if unknown
- * or stale. Fills the evidence for the clearance (not the operator). */
-static void
-check_status(struct dcx *x, const struct proto_claims *c,
+/*
+ * Where the credential's status comes from: the issuer's own live list
+ * (fresh by definition), else a signed list still backed by a trusted key
+ * and not equivocating. Returns the list and sets *age_s, or NULL once an
+ * indeterminate reason has been recorded.
+ */
+static const struct proto_status_list *
+status_source(struct dcx *x, const struct proto_claims *c,
     const struct proto_status_ref *sref, const char *prefix, const char *what,
-    bool evidence)
+    int64_t *age_s, bool *fresh)
 {
-	const struct trust_status *ts = status_find(x->t, c->iss, sref->uri);
+	const struct trust_own *own = own_find(x->t, c->iss, sref->uri);
+	const struct trust_status *ts;
 	const struct trust_deleg *d, *near;
-	enum proto_status st;
-	enum proto_reason why;
 	const char *rwhy;
-	int64_t age;
 
+	if (own != NULL) {
+		*age_s = 0;
+		*fresh = true;
+		return own->sl;
+	}
+	*fresh = false;
+	ts = status_find(x->t, c->iss, sref->uri);
 	if (ts == NULL) {
 		reason(x, PROTO_INDETERMINATE, prefix, R_STATUS_MISSING, "no "
 		    "status list %s from %s is known, so the %s's status "
 		    "cannot be checked", sref->uri, c->iss, what);
-		return;
+		return NULL;
 	}
 	/* the list's signing key may have been revoked since it was added */
 	d = deleg_find(x->t, ts->issuer, ts->kid, CRY_KID_LEN, ts->sl.c.iat,
@@ -725,25 +779,44 @@ check_status(struct dcx *x, const struct proto_claims *c,
 		reason(x, PROTO_INDETERMINATE, prefix, R_STATUS_MISSING, "the "
 		    "status list %s was signed by a key that is no longer "
 		    "trusted (%s)", sref->uri, rwhy);
-		return;
+		return NULL;
 	}
 	if (ts->equivocating) {
 		reason(x, PROTO_INDETERMINATE, prefix, R_STATUS_EQUIVOCATION,
 		    "%s published two different status lists %s with "
 		    "sequence %llu", c->iss, sref->uri,
 		    (unsigned long long)ts->sl.seq);
-		return;
+		return NULL;
 	}
-	age = x->req->now - ts->sl.c.iat;
+	*age_s = x->req->now - ts->sl.c.iat;
+	return &ts->sl;
+}
+
+/* Status of the credential: reject if not valid, indeterminate if unknown
+ * or stale. Fills the evidence for the clearance (not the operator). */
+static void
+check_status(struct dcx *x, const struct proto_claims *c,
+    const struct proto_status_ref *sref, const char *prefix, const char *what,
+    bool evidence)
+{
+	const struct proto_status_list *sl;
+	enum proto_status st;
+	enum proto_reason why;
+	int64_t age;
+	bool fresh;
+
+	sl = status_source(x, c, sref, prefix, what, &age, &fresh);
+	if (sl == NULL)
+		return;
 	if (evidence) {
 		x->out->has_status = true;
-		x->out->status_seq = ts->sl.seq;
+		x->out->status_seq = sl->seq;
 		x->out->status_age_s = age;
 	}
-	if (proto_status_get(&ts->sl, sref->idx, &st, &why) != 0) {
+	if (proto_status_get(sl, sref->idx, &st, &why) != 0) {
 		reason(x, PROTO_REJECT, prefix, R_STATUS_RANGE, "the %s's "
 		    "status index %u is outside list %s (%u entries)", what,
-		    sref->idx, sref->uri, ts->sl.size);
+		    sref->idx, sref->uri, sl->size);
 		return;
 	}
 	if (st == PROTO_STATUS_REVOKED || st == PROTO_STATUS_SUSPENDED) {
@@ -751,7 +824,7 @@ check_status(struct dcx *x, const struct proto_claims *c,
 		    st == PROTO_STATUS_REVOKED ? R_REVOKED : R_SUSPENDED,
 		    "%s marked the %s %s in status list %s sequence %llu",
 		    c->iss, what, proto_status_name(st), sref->uri,
-		    (unsigned long long)ts->sl.seq);
+		    (unsigned long long)sl->seq);
 		if (why != PROTO_REASON_NONE)
 			reason(x, PROTO_REJECT, "", proto_reason_name(why),
 			    "administrative reason recorded by %s", c->iss);
@@ -762,8 +835,8 @@ check_status(struct dcx *x, const struct proto_claims *c,
 		    "status value %d is not defined", what, (int)st);
 		return;
 	}
-	if (age > x->max_status_age_s ||
-	    (ts->sl.c.has_exp && x->req->now >= ts->sl.c.exp))
+	if (!fresh && (age > x->max_status_age_s ||
+	    (sl->c.has_exp && x->req->now >= sl->c.exp)))
 		reason(x, PROTO_INDETERMINATE, prefix, R_STATUS_STALE, "status "
 		    "list %s is %lld s old, over the %lld s freshness bound",
 		    sref->uri, (long long)age, (long long)x->max_status_age_s);
@@ -922,6 +995,7 @@ fill_evidence(struct dcx *x, const struct proto_record *rec,
 	snprintf(o->operator_id, sizeof(o->operator_id), "%s",
 	    clr->operator_id);
 	o->exp = clr->c.exp;
+	o->status_ref = clr->status;
 	o->alg = rec->env.hdr.alg;
 	if (rec->env.hdr.kid != NULL && rec->env.hdr.kid_len == CRY_KID_LEN)
 		memcpy(o->kid, rec->env.hdr.kid, CRY_KID_LEN);
@@ -1014,5 +1088,60 @@ done:
 		accept_reason(&x);
 	}
 	proto_record_fini(&rec);
+	return 0;
+}
+
+const struct cry_key *
+proto_trust_signer(const struct proto_trust *t, const uint8_t *bytes,
+    size_t len)
+{
+	struct proto_record rec;
+	const struct proto_claims *c;
+	const struct trust_deleg *d = NULL, *near;
+	const char *why;
+
+	assert(trust_check(t));
+	if (bytes == NULL || proto_record_decode(bytes, len, &rec, NULL) != 0) {
+		proto_record_fini(&rec);
+		return NULL;
+	}
+	if (rec.type == PROTO_REC_CLEARANCE || rec.type == PROTO_REC_OPERATOR) {
+		c = rec.type == PROTO_REC_CLEARANCE ? &rec.u.clr.c :
+		    &rec.u.op.c;
+		d = deleg_find(t, c->iss, rec.env.hdr.kid, rec.env.hdr.kid_len,
+		    c->iat, &why, &near);
+	}
+	proto_record_fini(&rec);
+	return d != NULL ? d->key : NULL;
+}
+
+int
+proto_trust_may_issue(const struct proto_trust *t, const char *issuer,
+    const uint8_t *kid, int64_t at, const struct proto_strs *levels,
+    const struct proto_strs *scopes, struct mrx_diag *diag)
+{
+	const struct trust_deleg *d, *near;
+	const char *why;
+	size_t i;
+
+	assert(trust_check(t) && issuer != NULL && kid != NULL &&
+	    levels != NULL);
+	d = deleg_find(t, issuer, kid, CRY_KID_LEN, at, &why, &near);
+	if (d == NULL)
+		return mrx_diag_set(diag, MRX_ENOENT, MRX_DIAG_NO_OFFSET, why,
+		    "%s holds no delegation in force for its signing key "
+		    "(%s)", issuer, why);
+	for (i = 0; i < levels->n; i++)
+		if (!levels_cover(&d->levels, levels->v[i]))
+			return mrx_diag_set(diag, MRX_ERANGE,
+			    MRX_DIAG_NO_OFFSET, R_LEVEL_NOT_DELEGATED, "%s is "
+			    "not delegated to issue %s (root %s)", issuer,
+			    levels->v[i], d->root);
+	for (i = 0; scopes != NULL && i < scopes->n; i++)
+		if (!scope_ok(scopes, &d->scopes, scopes->v[i]))
+			return mrx_diag_set(diag, MRX_ERANGE,
+			    MRX_DIAG_NO_OFFSET, R_SCOPE_NOT_DELEGATED, "%s is "
+			    "not delegated to issue for scope %s (root %s)",
+			    issuer, scopes->v[i], d->root);
 	return 0;
 }

@@ -7,7 +7,10 @@
  * key of their issuer, and agreements signed by both of their parties. Each
  * proto_trust_add_*() verifies before it stores, and on refusal leaves the
  * store unchanged and returns a diag whose `field` is the decision reason
- * code the refusal corresponds to (e.g. "bad-signature").
+ * code the refusal corresponds to (e.g. "bad-signature"). The one
+ * exception is an issuer node's own status lists, which its engine keeps
+ * live and registers with proto_trust_own_status(): the node is their
+ * author, so there is no signature to check and no staleness.
  *
  * proto_decide() checks a presented clearance (and operator certification)
  * in the order of DESIGN.md: well-formed -> signature -> key delegated by a
@@ -43,6 +46,7 @@
 #define PROTO_TRUST_REVOCATIONS_MAX 4096
 #define PROTO_TRUST_STATUS_MAX 1024
 #define PROTO_TRUST_AGREEMENTS_MAX 256
+#define PROTO_TRUST_OWN_STATUS_MAX 256	/* live lists of the node itself */
 #define PROTO_REASONS_MAX 8
 #define PROTO_CODE_MAX 31
 #define PROTO_MESSAGE_MAX 255
@@ -75,6 +79,10 @@ struct proto_decide_req {
 	const char *scope;		/* requested scope, or NULL for none */
 	int64_t at;			/* time the records must be valid at */
 	int64_t now;			/* verifier's clock, for freshness */
+	bool signatures_verified;	/* the caller has verified the
+					 * signature of each record presented
+					 * with the key proto_trust_signer()
+					 * names for it: not verified again */
 };
 
 struct proto_reason_msg {
@@ -97,6 +105,7 @@ struct proto_decision {
 	char level[PROTO_LEVEL_MAX + 1];
 	char operator_id[PROTO_ID_MAX + 1];
 	int64_t exp;
+	struct proto_status_ref status_ref; /* the clearance's status entry */
 	bool has_status;
 	uint64_t status_seq;
 	int64_t status_age_s;
@@ -131,6 +140,48 @@ int proto_trust_add_root(struct proto_trust *t, const char *id,
  */
 int proto_trust_add(struct proto_trust *t, const uint8_t *rec, size_t len,
     int64_t now, int64_t skew_s, struct mrx_diag *diag);
+
+/*
+ * Registers a live status list that the caller owns and keeps current (a
+ * node's own lists) as the status of `issuer`'s entries at `sl->c.sub`. The
+ * store keeps the pointer, not a copy, and never frees it: `sl` and its uri
+ * must stay valid and unchanged in place until the store is freed; its
+ * entries may change between decisions. No signature is involved: the
+ * caller is the issuer. A decision treats such a list as always fresh
+ * (status age 0, no expiry) and prefers it over a signed list with the
+ * same (issuer, uri). MRX_EINVAL for an invalid issuer id or a list
+ * without entries, MRX_EEXIST if (issuer, uri) is already registered,
+ * MRX_ENOSPC over PROTO_TRUST_OWN_STATUS_MAX.
+ */
+int proto_trust_own_status(struct proto_trust *t, const char *issuer,
+    const struct proto_status_list *sl);
+
+/*
+ * The key that must verify the signature of `rec` (a clearance or an
+ * operator certification): the delegated key of its issuer named by its
+ * kid, in force at its iat and not revoked, found exactly as
+ * proto_decide() finds it. NULL when the record is malformed, of another
+ * type or cannot be chained (the decision will say why). The key belongs
+ * to the store and stays valid until the store is freed.
+ */
+const struct cry_key *proto_trust_signer(const struct proto_trust *t,
+    const uint8_t *rec, size_t len);
+
+/*
+ * May `issuer`, signing with its key `kid` (CRY_KID_LEN bytes) at time
+ * `at`, issue a record for every level of `levels` and every scope of
+ * `scopes` (may be NULL or empty)? The delegation is found and its levels
+ * and scopes are judged exactly as proto_decide() judges a presented
+ * record, so a record that passes here passes those checks there. Returns
+ * 0; MRX_ENOENT when no delegation is in force for that key (diag field
+ * "unknown-issuer", "unknown-key", "outside-delegation" or "key-revoked");
+ * MRX_ERANGE when one is but does not cover a level (field
+ * "level-not-delegated") or a scope (field "scope-not-delegated"); the
+ * message names the level or scope.
+ */
+int proto_trust_may_issue(const struct proto_trust *t, const char *issuer,
+    const uint8_t *kid, int64_t at, const struct proto_strs *levels,
+    const struct proto_strs *scopes, struct mrx_diag *diag);
 
 /* Decides `req` under `pol`. Returns 0 (the outcome is in `out`) or
  * MRX_EINVAL for a missing argument. */

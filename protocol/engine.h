@@ -44,6 +44,13 @@
 #define ENG_WATCHES_DEFAULT 1000000	/* accepted clearances watched */
 #define ENG_VCACHE_DEFAULT 65536	/* verified-signature cache entries */
 #define ENG_RAND_LEN 32			/* random bytes each event carries */
+#define ENG_LIST_SIZE_MIN 8		/* entries of an own list (tests, sim) */
+#define ENG_WATCHES_LIMIT (1u << 24)	/* largest watches_max accepted */
+#define ENG_VCACHE_LIMIT (1u << 22)	/* largest vcache_max accepted */
+#define ENG_WATCH_FEEDS_MAX 4096	/* (issuer, uri) lists watched */
+#define ENG_WATCHES_PER_ENTRY_MAX 8	/* records watched on one entry */
+#define ENG_VALID_YEARS_MAX 50		/* validity asked in an issuance */
+#define ENG_OPERATOR_YEARS_DEFAULT 5	/* default operator certification */
 
 enum eng_role {
 	ENG_ROLE_ROOT = 0,
@@ -134,6 +141,7 @@ enum eng_act_type {
 	ENG_ACT_PERSIST_LIST,	/* a status list changed (state to save) */
 	ENG_ACT_AUDIT,		/* append to the audit chain */
 	ENG_ACT_ALERT,		/* a watched clearance changed status */
+	ENG_ACT_PERSIST_WATCH,	/* an accepted clearance is now watched */
 };
 
 enum eng_reply_status {
@@ -146,6 +154,12 @@ enum eng_reply_status {
 	ENG_UNAVAILABLE = 503,	/* out of capacity (lists, watches) */
 };
 
+/*
+ * The answer to a request. On an error, err_field names the request field
+ * as the HTTP API spells it ("sub", "level", "levels[1]", "scopes[0]",
+ * "operator", "valid_for", "status", "reason", "ref", "record", "access",
+ * "scope"), or is "" when the error is not about one field.
+ */
 struct eng_reply {
 	enum eng_reply_status status;
 	/* errors */
@@ -158,7 +172,7 @@ struct eng_reply {
 	size_t record_len;
 	struct proto_status_ref ref;
 	/* status change */
-	enum proto_status status;
+	enum proto_status entry_status;		/* the entry's status now */
 	uint64_t seq;
 	/* verify */
 	const struct proto_decision *decision;	/* in the arena */
@@ -174,7 +188,12 @@ struct eng_persist_record {
 	size_t len;
 };
 
-/* The whole persistent state of one own status list. */
+/*
+ * The whole persistent state of one own status list. sl->seq counts the
+ * list's changes: 0 until the first (an empty log, as a checkpoint says
+ * it), then each change is a signed delta of seq n whose prev is the head
+ * of n - 1 (zeros for 1), and sl->head is the record hash of delta seq.
+ */
 struct eng_persist_list {
 	const struct proto_status_list *sl;	/* engine-owned, valid until
 						 * the next eng_handle() */
@@ -223,6 +242,17 @@ struct eng_alert {
 	int64_t time;
 };
 
+/*
+ * A watch to keep: restore it at start-up with eng_restore_watch(). Storing
+ * the same watch twice is harmless (the engine emits it once per accept
+ * that added it, and restores idempotently).
+ */
+struct eng_persist_watch {
+	char issuer[PROTO_ID_MAX + 1];		/* the clearance's issuer */
+	struct proto_status_ref ref;		/* its status entry */
+	uint8_t cti[PROTO_CTI_LEN];		/* the clearance */
+};
+
 struct eng_action {
 	enum eng_act_type type;
 	uint64_t req_id;
@@ -232,6 +262,7 @@ struct eng_action {
 		struct eng_persist_list list;
 		struct eng_audit audit;
 		struct eng_alert alert;
+		struct eng_persist_watch watch;
 	} u;
 };
 
@@ -250,7 +281,12 @@ struct engine;
 /*
  * Creates an engine. `trust` is taken over (freed with the engine; build
  * it with decide.h first: roots, delegations, revocations, agreements).
- * On failure the caller still owns `trust`.
+ * On failure the caller still owns `trust`. Checks `cfg`: a valid id; a
+ * private key for the root and issuer roles (optional for an operator);
+ * status_list_size 0 or a multiple of 8 in ENG_LIST_SIZE_MIN..
+ * PROTO_STATUS_ENTRIES_MAX; watches_max up to ENG_WATCHES_LIMIT;
+ * vcache_max up to ENG_VCACHE_LIMIT; policy times not negative.
+ * MRX_EINVAL / MRX_ERANGE with diag naming the field, or MRX_ENOMEM.
  */
 int eng_new(const struct eng_config *cfg, struct proto_trust *trust,
     struct engine **out, struct mrx_diag *diag);
@@ -261,21 +297,50 @@ struct proto_trust *eng_trust(struct engine *e);
 
 /*
  * Start-up: restore one own status list as persisted (sl is copied; alloc
- * is size/8 bytes). Lists must be restored in the order they were opened.
+ * is size/8 bytes). Lists must be restored in the order they were opened,
+ * before the first event. Checks what it is given: the list's issuer is
+ * this node, its uri is the next "mrx://<id>/status/<n>", the entries are
+ * well formed (proto_status_list_check), nalloc is the number of bits set
+ * and at most half the list, and every entry that is not valid is
+ * allocated. MRX_EINVAL / MRX_ERANGE with diag naming the part, MRX_ENOSPC
+ * past ENG_LISTS_MAX, MRX_ENOMEM; the engine is unchanged on error.
  */
 int eng_restore_list(struct engine *e, const struct proto_status_list *sl,
     const uint8_t *alloc, uint32_t nalloc, struct mrx_diag *diag);
 
-/* Start-up: restore a watch (an accepted clearance). */
+/*
+ * Start-up: restore a watch (an accepted clearance). Idempotent. MRX_EINVAL
+ * for an invalid issuer, uri or index, MRX_ENOSPC when the table is full
+ * (watches_max, ENG_WATCH_FEEDS_MAX or ENG_WATCHES_PER_ENTRY_MAX), MRX_ENOMEM.
+ */
 int eng_restore_watch(struct engine *e, const char *issuer, const char *uri,
     uint32_t idx, const uint8_t cti[PROTO_CTI_LEN]);
 
 /*
  * Handles one event. Appends its actions to `out` (which the caller resets
  * between events or batches). Always appends exactly one ENG_ACT_REPLY for
- * a request event. Returns 0, or MRX_ENOSPC when `out` lacks room, in which
- * case the engine is unchanged and the event may be retried with an empty
- * buffer.
+ * a request event, last. Returns 0, or MRX_ENOSPC when `out` lacks room,
+ * in which case the engine is unchanged and the event may be retried with
+ * an empty buffer. Other failures leave the engine unchanged and append
+ * nothing too: MRX_EINVAL for an event the caller built wrong (unknown
+ * type, `now` outside 0..PROTO_TIME_MAX), MRX_ENOMEM or MRX_ECRYPTO when a
+ * resource failed.
+ *
+ * What each event appends, in order:
+ *  ISSUE_CLEARANCE, ISSUE_OPERATOR (issuer role, else 403): PERSIST_RECORD,
+ *    PERSIST_LIST (the allocation), AUDIT (ISSUE), REPLY 201. A request
+ *    that fails validation gets only a REPLY 400 (a level or scope beyond
+ *    the node's delegation included); no delegation in force for the
+ *    node's key: REPLY 403 with the reason code; no list left: REPLY 503.
+ *  SET_STATUS (issuer role): PERSIST_LIST (with the change and its signed
+ *    delta), AUDIT (STATUS), then ALERT and AUDIT (ALERT) for each watch
+ *    on the entry, REPLY 200. The same status again is REPLY 200 alone
+ *    (the first reason stays); a revoked entry changes no more (409);
+ *    an entry that is not an allocated one of this node's lists is 404.
+ *  VERIFY: PERSIST_WATCH (on accept, when the watch is new), AUDIT
+ *    (DECISION), REPLY 200 with the decision. When the watch table is
+ *    full the decision stands and is not watched (eng_stats.watches_dropped).
+ *  TICK: nothing.
  */
 int eng_handle(struct engine *e, const struct eng_event *ev,
     struct eng_actions *out);
@@ -294,11 +359,18 @@ void eng_verify_keys(const struct engine *e, const uint8_t *record,
  * The verified-signature cache: true if these exact bytes were verified
  * before. eng_vcache_put() is called by the runtime after a successful
  * off-thread verification (and by eng_handle itself when it verifies).
+ * Keyed by SHA-256 of all `len` bytes; holds vcache_max entries and
+ * evicts the oldest insertion first. eng_vcache_has() counts a hit or a
+ * miss in eng_stats (the only thing it changes).
  */
 bool eng_vcache_has(const struct engine *e, const uint8_t *bytes, size_t len);
 void eng_vcache_put(struct engine *e, const uint8_t *bytes, size_t len);
 
-/* Current status of one of this issuer's own entries. */
+/*
+ * Current status of one of this issuer's own entries: 0, or MRX_ENOENT
+ * when `ref` is not an allocated entry of one of this node's lists. *seq
+ * gets the list's sequence number (0 before its first change).
+ */
 int eng_status_of(const struct engine *e, const struct proto_status_ref *ref,
     enum proto_status *st, enum proto_reason *why, uint64_t *seq);
 
@@ -311,10 +383,16 @@ struct eng_stats {
 	size_t watches;
 	size_t lists;
 	uint64_t vcache_hits, vcache_misses;
+	uint64_t watches_dropped;	/* accepts not watched: table full */
 };
 void eng_stats_get(const struct engine *e, struct eng_stats *out);
 
-/* Invariants, for assert(). */
+/*
+ * Invariants, for assert(): the lists (uris, entries, allocation bitmaps
+ * and counts, sequence and head), the watch table and the verified-
+ * signature cache. Linear in the state's size: tests call it after each
+ * step; eng_handle asserts a constant-time subset on every event.
+ */
 bool eng_check(const struct engine *e);
 
 #endif

@@ -651,6 +651,199 @@ test_malformed_input(void **state)
 	assert_string_equal(d.reasons[0].code, "wrong-type");
 }
 
+/* A clearance of jp.meti whose status lives at `uri`, entry idx. */
+static uint8_t *
+clearance_at(struct fx *f, const char *uri, uint32_t idx, size_t *len)
+{
+	struct proto_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = PROTO_REC_CLEARANCE;
+	claims(f, &r.u.clr.c, "jp.meti", "00112233445566778899aabbccddeeff",
+	    T0, T0 + YEAR);
+	snprintf(r.u.clr.level, sizeof(r.u.clr.level), "JP-CESI:CONFIDENTIAL");
+	snprintf(r.u.clr.operator_id, sizeof(r.u.clr.operator_id), "jp.op.sub");
+	snprintf(r.u.clr.status.uri, sizeof(r.u.clr.status.uri), "%s", uri);
+	r.u.clr.status.idx = idx;
+	return sign(&r, f->issuer, len);
+}
+
+static void
+test_own_status(void **state)
+{
+	struct fx *f = *state;
+	struct proto_status_list own, shadow;
+	struct proto_decision d;
+	uint8_t *c;
+	size_t n;
+
+	memset(&own, 0, sizeof(own));
+	assert_int_equal(proto_status_list_init(&own, 64), 0);
+	snprintf(own.c.sub, sizeof(own.c.sub), "mrx://jp.meti/status/1");
+	c = clearance_at(f, own.c.sub, 9, &n);
+	assert_int_equal(decide_full(f, c, n, "JP-CESI:CONFIDENTIAL", NULL,
+	    T0 + 100, T0 + 100, &d), PROTO_INDETERMINATE);
+	assert_string_equal(d.reasons[0].code, "status-missing");
+	assert_int_equal(proto_trust_own_status(f->t, "jp.meti", &own), 0);
+	assert_int_equal(proto_trust_own_status(f->t, "jp.meti", &own),
+	    MRX_EEXIST);
+	assert_int_equal(proto_trust_own_status(f->t, "JP", &own), MRX_EINVAL);
+	/* always fresh, however late; and the entry is read live */
+	assert_int_equal(decide_full(f, c, n, "JP-CESI:CONFIDENTIAL", NULL,
+	    T0 + 100, T0 + 100 * 86400, &d), PROTO_ACCEPT);
+	assert_true(d.has_status && d.status_age_s == 0);
+	assert_string_equal(d.status_ref.uri, own.c.sub);
+	assert_int_equal(d.status_ref.idx, 9);
+	assert_int_equal(proto_status_set(&own, 9, PROTO_STATUS_REVOKED,
+	    PROTO_REASON_CONSENT_WITHDRAWN), 0);
+	own.seq = 1;
+	assert_int_equal(decide_full(f, c, n, "JP-CESI:CONFIDENTIAL", NULL,
+	    T0 + 100, T0 + 100, &d), PROTO_REJECT);
+	assert_string_equal(d.reasons[0].code, "revoked");
+	assert_string_equal(d.reasons[1].code, "CONSENT_WITHDRAWN");
+	assert_true(d.status_seq == 1);
+	free(c);
+	/* an own list wins over a signed one of the same uri */
+	memset(&shadow, 0, sizeof(shadow));
+	assert_int_equal(proto_status_list_init(&shadow, 64), 0);
+	snprintf(shadow.c.sub, sizeof(shadow.c.sub), "mrx://jp.meti/status/0");
+	assert_int_equal(proto_status_set(&shadow, 7, PROTO_STATUS_SUSPENDED,
+	    PROTO_REASON_NONE), 0);
+	assert_int_equal(decide_at(f, T0 + 100, &d), PROTO_ACCEPT);
+	assert_int_equal(proto_trust_own_status(f->t, "jp.meti", &shadow), 0);
+	assert_int_equal(decide_at(f, T0 + 100, &d), PROTO_REJECT);
+	assert_string_equal(d.reasons[0].code, "suspended");
+	/* the store borrows: the lists are the caller's to free, after it */
+	proto_trust_free(f->t);
+	f->t = NULL;
+	proto_status_list_fini(&own);
+	proto_status_list_fini(&shadow);
+}
+
+static void
+test_signatures_verified(void **state)
+{
+	struct fx *f = *state;
+	struct proto_decide_req rq;
+	struct proto_decision d;
+	struct cry_key *rogue = seed_key(10);
+	uint8_t *c;
+	size_t n;
+
+	f->clr[f->clr_len - 1] ^= 1;	/* break the signature */
+	assert_int_equal(decide_at(f, T0 + 100, &d), PROTO_REJECT);
+	assert_string_equal(d.reasons[0].code, "bad-signature");
+	memset(&rq, 0, sizeof(rq));
+	rq.record = f->clr;
+	rq.record_len = f->clr_len;
+	rq.access = "JP-CESI:CONFIDENTIAL";
+	rq.at = T0 + 100;
+	rq.now = T0 + 100;
+	rq.signatures_verified = true;
+	assert_int_equal(proto_decide(f->t, &rq, &f->pol, &d), 0);
+	assert_int_equal(d.verdict, PROTO_ACCEPT);
+	/* the chain is still checked: an undelegated key is refused */
+	c = make_clearance(f, rogue, "jp.meti", "JP-CESI:CONFIDENTIAL",
+	    "jp.op.sub", 7, T0, 10, &n);
+	rq.record = c;
+	rq.record_len = n;
+	assert_int_equal(proto_decide(f->t, &rq, &f->pol, &d), 0);
+	assert_int_equal(d.verdict, PROTO_REJECT);
+	assert_string_equal(d.reasons[0].code, "unknown-key");
+	free(c);
+	cry_key_free(rogue);
+}
+
+static void
+test_signer(void **state)
+{
+	struct fx *f = *state;
+	struct cry_key *rogue = seed_key(10);
+	const struct cry_key *k;
+	static const uint8_t junk[] = { 0xd2, 0x84, 0x40, 0xa0, 0xff };
+	uint8_t *c;
+	size_t n;
+
+	k = proto_trust_signer(f->t, f->clr, f->clr_len);
+	assert_non_null(k);
+	assert_memory_equal(cry_key_kid(k), cry_key_kid(f->issuer),
+	    CRY_KID_LEN);
+	operator_cert(f, "jp.op.sub", "JP-CESI:CONFIDENTIAL");
+	assert_ptr_equal(proto_trust_signer(f->t, f->opc, f->opc_len), k);
+	assert_null(proto_trust_signer(f->t, f->status, f->status_len));
+	assert_null(proto_trust_signer(f->t, junk, sizeof(junk)));
+	assert_null(proto_trust_signer(f->t, NULL, 0));
+	c = make_clearance(f, rogue, "jp.meti", "JP-CESI:CONFIDENTIAL",
+	    "jp.op.sub", 7, T0, 10, &n);
+	assert_null(proto_trust_signer(f->t, c, n));
+	free(c);
+	/* signed after the delegation ended: no key */
+	c = make_clearance(f, f->issuer, "jp.meti", "JP-CESI:CONFIDENTIAL",
+	    "jp.op.sub", 7, T0 + 3 * YEAR, 10, &n);
+	assert_null(proto_trust_signer(f->t, c, n));
+	free(c);
+	cry_key_free(rogue);
+}
+
+static void
+test_may_issue(void **state)
+{
+	struct fx *f = *state;
+	struct proto_strs lv, sc;
+	struct proto_record r;
+	struct cry_key *mof = seed_key(11);
+	struct mrx_diag d;
+	uint8_t *b;
+	size_t n;
+
+	memset(&lv, 0, sizeof(lv));
+	memset(&sc, 0, sizeof(sc));
+	snprintf(lv.v[0], sizeof(lv.v[0]), "JP-CESI:CONFIDENTIAL");
+	lv.n = 1;
+	snprintf(sc.v[0], sizeof(sc.v[0]), "semiconductors");
+	sc.n = 1;
+	assert_int_equal(proto_trust_may_issue(f->t, "jp.meti",
+	    cry_key_kid(f->issuer), T0, &lv, &sc, NULL), 0);
+	mrx_diag_clear(&d);
+	assert_int_equal(proto_trust_may_issue(f->t, "jp.meti",
+	    cry_key_kid(f->issuer), T0 + 3 * YEAR, &lv, NULL, &d), MRX_ENOENT);
+	assert_string_equal(d.field, "outside-delegation");
+	mrx_diag_clear(&d);
+	assert_int_equal(proto_trust_may_issue(f->t, "jp.meti",
+	    cry_key_kid(mof), T0, &lv, NULL, &d), MRX_ENOENT);
+	assert_string_equal(d.field, "unknown-key");
+	mrx_diag_clear(&d);
+	snprintf(lv.v[1], sizeof(lv.v[1]), "JP-SDS:SECRET");
+	lv.n = 2;
+	assert_int_equal(proto_trust_may_issue(f->t, "jp.meti",
+	    cry_key_kid(f->issuer), T0, &lv, NULL, &d), MRX_ERANGE);
+	assert_string_equal(d.field, "level-not-delegated");
+	assert_non_null(strstr(d.msg, "JP-SDS:SECRET"));
+	lv.n = 1;
+	/* a delegation limited to one scope */
+	memset(&r, 0, sizeof(r));
+	r.type = PROTO_REC_DELEGATION;
+	claims(f, &r.u.del.c, "jp.cao", "jp.mof", T0 - YEAR, T0 + YEAR);
+	assert_int_equal(cry_key_spki(mof, r.u.del.key, sizeof(r.u.del.key),
+	    &r.u.del.key_len), 0);
+	snprintf(r.u.del.levels.v[0], sizeof(r.u.del.levels.v[0]),
+	    "JP-CESI:CONFIDENTIAL");
+	r.u.del.levels.n = 1;
+	snprintf(r.u.del.scopes.v[0], sizeof(r.u.del.scopes.v[0]), "finance");
+	r.u.del.scopes.n = 1;
+	b = sign(&r, f->root, &n);
+	add(f, b, n);
+	free(b);
+	mrx_diag_clear(&d);
+	assert_int_equal(proto_trust_may_issue(f->t, "jp.mof",
+	    cry_key_kid(mof), T0, &lv, &sc, &d), MRX_ERANGE);
+	assert_string_equal(d.field, "scope-not-delegated");
+	snprintf(sc.v[0], sizeof(sc.v[0]), "finance");
+	assert_int_equal(proto_trust_may_issue(f->t, "jp.mof",
+	    cry_key_kid(mof), T0, &lv, &sc, NULL), 0);
+	cry_key_free(mof);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -672,6 +865,10 @@ main(void)
 		T(test_operator),
 		T(test_equivocation),
 		T(test_malformed_input),
+		T(test_own_status),
+		T(test_signatures_verified),
+		T(test_signer),
+		T(test_may_issue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

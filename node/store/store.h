@@ -46,11 +46,18 @@ int store_open(const char *dir, struct store **out, struct mrx_diag *diag);
 void store_close(struct store *s);
 
 /* One transaction (the group commit of a loop turn). */
+/*
+ * A write that fails inside the transaction fails the transaction: later
+ * writes and store_commit() return MRX_ESTATE until store_rollback(), so a
+ * half-applied turn is never committed. A write made outside store_begin()
+ * runs in a transaction of its own.
+ */
 int store_begin(struct store *s, struct mrx_diag *diag);
 int store_commit(struct store *s, struct mrx_diag *diag);
 void store_rollback(struct store *s);
 
 /* Carry out the persistent actions of the engine (inside a transaction). */
+/* A record id stored twice, or a second delta for one list seq: MRX_EEXIST. */
 int store_put_record(struct store *s, const struct eng_persist_record *r,
     struct mrx_diag *diag);
 int store_put_list(struct store *s, const struct eng_persist_list *l,
@@ -83,6 +90,11 @@ int store_get_record(struct store *s, const uint8_t cti[PROTO_CTI_LEN],
 /* Number of stored records of a type (PROTO_REC_NONE: all). */
 int store_count_records(struct store *s, enum proto_rec_type type,
     uint64_t *n, struct mrx_diag *diag);
+
+/*
+ * The walks below (lists, watches, alerts, audit entries) stop at the first
+ * nonzero return of the callback and return that value.
+ */
 
 /* Start-up: every own status list in the order they were opened. */
 typedef int (*store_list_fn)(void *ctx, const struct proto_status_list *sl,
