@@ -927,6 +927,8 @@ struct sink {
 static void
 put(struct sink *s, const void *p, size_t n)
 {
+	if (n == 0)
+		return; /* memcpy from NULL is undefined even for 0 bytes */
 	if (s->n + n > s->cap) {
 		s->cap = 2 * (s->n + n);
 		s->p = realloc(s->p, s->cap);
