@@ -602,11 +602,13 @@ start(struct node *n, const char *data, const char *config)
 	http_limits_default(&lim);
 	lim.body_max = n->conf.body_max;
 	lim.conns_max = n->conf.conns_max;
-	rc = http_server_start(n->loop, n->conf.api_host, n->conf.api_port,
-	    &lim, api_handle, n, &n->http);
+	mrx_diag_clear(&d);
+	rc = http_server_start_diag(n->loop, n->conf.api_host,
+	    n->conf.api_port, &lim, api_handle, n, &n->http, &d);
 	if (rc != 0) {
-		log_msg(LOG_ERROR, "api", "cannot listen on %s:%d: %s",
-		    n->conf.api_host, n->conf.api_port, mrx_strerror(rc));
+		log_msg(LOG_ERROR, "api", "cannot serve the API on %s:%d: %s",
+		    n->conf.api_host, n->conf.api_port, d.msg[0] != '\0' ?
+		    d.msg : mrx_strerror(rc));
 		return 2;
 	}
 	n->started_at = node_now();
