@@ -3,19 +3,15 @@
  * libfyaml's document API into a struct node_conf, and written back with a
  * comment on every key (see node_conf.h and docs/config.md).
  *
- * Reading is strict. The file is read whole (at most CONF_BYTES_MAX bytes)
- * and parsed as exactly one YAML document whose root is a mapping. Every
- * mapping is walked against a table of the keys it may hold: an unknown
- * key, a key given twice, a missing required key, a value of the wrong
- * shape or out of its range is an error that names FILE:LINE: KEY and what
- * was expected, and nothing reaches the caller's struct. Anchors are
- * allowed, aliases and tags are not (a value is written where it is used).
- * libfyaml's own messages are collected, never printed: a syntax error
- * comes back in the diag with libfyaml's line.
- *
- * Lines: libfyaml 0.7 gives marks only for tokens, so a node's line is the
- * line of its first scalar (a mapping's first key, a list's first item);
- * an empty value is reported at its key's line.
+ * Reading is strict, by the rules of conf/yaml.c: the file is read whole
+ * (at most CONF_BYTES_MAX bytes) and parsed as exactly one YAML document
+ * whose root is a mapping; every mapping is walked against a table of the
+ * keys it may hold, and an unknown key, a key given twice, a missing
+ * required key, a value of the wrong shape or out of its range is an error
+ * that names FILE:LINE: KEY and what was expected. Nothing reaches the
+ * caller's struct unless the whole file reads: the handlers fill a scratch
+ * copy. A list key given without a value is an empty list, and an unknown
+ * key whose path is too long for a message is named by its mapping.
  *
  * Writing validates the struct with the same rules, then writes the file
  * atomically. Paths under the data directory are written relative to it,
@@ -27,7 +23,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,32 +32,14 @@
 #include <libfyaml.h>
 
 #include "value.h"
+#include "conf_yaml.h"
 
-#define KEY_PATH_MAX 64		/* "trust.roots[63].key" and the like */
-#define KEYS_PER_MAP_MAX 16	/* entries of the largest key table */
-#define VALUE_MAX 256		/* text of a non-path scalar */
 #define DURATION_EXAMPLES "e.g. 300s, 5m, 1d"
 
-/* The state of one load. */
+/* The state of one load, the handlers' y->user. */
 struct ctx {
-	const char *name;	/* the file's name, for messages */
 	struct node_conf *c;	/* being filled (not the caller's) */
 	struct conf_root *root;	/* the trust.roots entry being read */
-	struct mrx_diag *diag;
-};
-
-/* One key of a mapping, as a handler sees it. */
-struct item {
-	struct fy_node *val;	/* NULL when the key has no value */
-	const char *key;	/* full key path, "api.listen" */
-	int line;		/* 1-based line of the key */
-};
-
-/* A key a mapping may hold. */
-struct key_spec {
-	const char *name;
-	int (*fn)(struct ctx *, const struct item *);
-	const char *required;	/* what to give when missing; NULL: optional */
 };
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
@@ -206,195 +183,32 @@ duration_format(int64_t s, char *buf, size_t cap)
 	return buf;
 }
 
-/* ---- reading: messages and nodes ---- */
-
-static int err_at(struct ctx *x, int code, int line, const char *key,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* Records "FILE:LINE: KEY: what" in the diag and returns `code`. */
-static int
-err_at(struct ctx *x, int code, int line, const char *key, const char *fmt,
-    ...)
-{
-	char what[sizeof(x->diag->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	if (key[0] == '\0')
-		return mrx_diag_set(x->diag, code, MRX_DIAG_NO_OFFSET, "",
-		    "%s:%d: %s", x->name, line, what);
-	return mrx_diag_set(x->diag, code, MRX_DIAG_NO_OFFSET, key,
-	    "%s:%d: %s: %s", x->name, line, key, what);
-}
-
-/* The 1-based line where `n` starts, or `dflt` when it has no token. */
-static int
-node_line(struct fy_node *n, int dflt)
-{
-	struct fy_node_pair *p;
-	struct fy_token *t;
-	void *it = NULL;
-
-	if (n == NULL)
-		return dflt;
-	switch (fy_node_get_type(n)) {
-	case FYNT_SCALAR:
-		t = fy_node_get_scalar_token(n);
-		return t != NULL ? fy_token_start_mark(t)->line + 1 : dflt;
-	case FYNT_MAPPING:
-		p = fy_node_mapping_iterate(n, &it);
-		return p != NULL ? node_line(fy_node_pair_key(p), dflt) : dflt;
-	case FYNT_SEQUENCE:
-		return node_line(fy_node_sequence_iterate(n, &it), dflt);
-	}
-	return dflt;
-}
-
-/* An absent value, an empty one, or a plain ~ / null. */
-static bool
-node_is_null(struct fy_node *n)
-{
-	const char *s;
-	size_t len;
-
-	if (n == NULL)
-		return true;
-	if (!fy_node_is_scalar(n) || fy_node_get_style(n) != FYNS_PLAIN)
-		return false;
-	s = fy_node_get_scalar(n, &len);
-	if (s == NULL || len == 0)
-		return true;
-	return (len == 1 && s[0] == '~') || (len == 4 &&
-	    (memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 ||
-	    memcmp(s, "NULL", 4) == 0));
-}
-
-static const char *
-shape_name(struct fy_node *n)
-{
-	if (fy_node_is_mapping(n))
-		return "a mapping";
-	return fy_node_is_sequence(n) ? "a list" : "a value";
-}
-
-/*
- * Copies the text of the scalar `it->val` into buf (cap bytes), or fails
- * naming `expect`, what the key takes.
- */
-static int
-scalar_text(struct ctx *x, const struct item *it, const char *expect,
-    char *buf, size_t cap)
-{
-	struct fy_node *v = it->val;
-	int line = node_line(v, it->line);
-	const char *s;
-	size_t len;
-
-	if (node_is_null(v))
-		return err_at(x, MRX_EMISSING, line, it->key,
-		    "no value (expected %s)", expect);
-	if (!fy_node_is_scalar(v))
-		return err_at(x, MRX_ETYPE, line, it->key,
-		    "expected %s, not %s", expect, shape_name(v));
-	if (fy_node_is_alias(v))
-		return err_at(x, MRX_EINVAL, line, it->key,
-		    "aliases (*name) are not supported; write the value (%s)",
-		    expect);
-	if (fy_node_get_tag(v, &len) != NULL)
-		return err_at(x, MRX_EINVAL, line, it->key,
-		    "tags (!name) are not supported; write the value (%s)",
-		    expect);
-	s = fy_node_get_scalar(v, &len);
-	if (s == NULL || memchr(s, '\0', len) != NULL)
-		return err_at(x, MRX_EINVAL, line, it->key,
-		    "the value holds a NUL character (expected %s)", expect);
-	if (len >= cap)
-		return err_at(x, MRX_ETOOBIG, line, it->key,
-		    "'%.32s...' is longer than %zu characters (expected %s)",
-		    s, cap - 1, expect);
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	return 0;
-}
+/* ---- reading: values ---- */
 
 static int
-uint_value(struct ctx *x, const struct item *it, uint64_t lo, uint64_t hi,
-    uint64_t *out)
+duration_value(struct conf_yaml *y, const struct conf_yaml_item *it,
+    int64_t lo, int64_t hi, int64_t *out)
 {
-	char s[VALUE_MAX], expect[96];
-	uint64_t v = 0;
-	size_t i;
-	int rc;
-
-	snprintf(expect, sizeof(expect), "a whole number from %llu to %llu",
-	    (unsigned long long)lo, (unsigned long long)hi);
-	rc = scalar_text(x, it, expect, s, sizeof(s));
-	if (rc != 0)
-		return rc;
-	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return err_at(x, MRX_ERANGE,
-			    node_line(it->val, it->line), it->key,
-			    "%.40s is out of range (expected %s)", s, expect);
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (i == 0 || s[i] != '\0')
-		return err_at(x, MRX_EINVAL, node_line(it->val, it->line),
-		    it->key, "'%.40s' is not a whole number (expected %s)", s,
-		    expect);
-	if (v < lo || v > hi)
-		return err_at(x, MRX_ERANGE, node_line(it->val, it->line),
-		    it->key, "%.40s is out of range (expected %s)", s, expect);
-	*out = v;
-	return 0;
-}
-
-static int
-duration_value(struct ctx *x, const struct item *it, int64_t lo, int64_t hi,
-    int64_t *out)
-{
-	char s[VALUE_MAX], lo_s[32], hi_s[32];
-	int line = node_line(it->val, it->line);
+	char s[CONF_YAML_VALUE_MAX], lo_s[32], hi_s[32];
+	int line = conf_yaml_line(it->val, it->line);
 	int64_t v;
 	int rc;
 
-	rc = scalar_text(x, it, "a duration, " DURATION_EXAMPLES, s, sizeof(s));
+	rc = conf_yaml_scalar(y, it, "a duration, " DURATION_EXAMPLES, s,
+	    sizeof(s));
 	if (rc != 0)
 		return rc;
 	if (conf_duration_seconds(s, &v, NULL) != 0)
-		return err_at(x, MRX_EINVAL, line, it->key,
+		return conf_yaml_err(y, MRX_EINVAL, line, it->key,
 		    "'%.40s' is not a duration (expected "
 		    DURATION_EXAMPLES ")", s);
 	if (v < lo || v > hi)
-		return err_at(x, MRX_ERANGE, line, it->key,
+		return conf_yaml_err(y, MRX_ERANGE, line, it->key,
 		    "%.40s is out of range (expected %s to %s)", s,
 		    duration_format(lo, lo_s, sizeof(lo_s)),
 		    duration_format(hi, hi_s, sizeof(hi_s)));
 	*out = v;
 	return 0;
-}
-
-static int
-bool_value(struct ctx *x, const struct item *it, bool *out)
-{
-	static const char *const yes[] = { "true", "True", "TRUE" };
-	static const char *const no[] = { "false", "False", "FALSE" };
-	char s[VALUE_MAX];
-	size_t i;
-	int rc;
-
-	rc = scalar_text(x, it, "true or false", s, sizeof(s));
-	if (rc != 0)
-		return rc;
-	for (i = 0; i < 3; i++)
-		if (strcmp(s, yes[i]) == 0 || strcmp(s, no[i]) == 0) {
-			*out = strcmp(s, yes[i]) == 0;
-			return 0;
-		}
-	return err_at(x, MRX_EINVAL, node_line(it->val, it->line), it->key,
-	    "'%.40s' is not a boolean (expected true or false)", s);
 }
 
 /*
@@ -428,22 +242,23 @@ path_join(const char *dir, const char *rel, char *out, size_t cap)
 
 /* A file path, resolved against the data directory, into dst. */
 static int
-path_value(struct ctx *x, const struct item *it, char *dst)
+path_value(struct conf_yaml *y, const struct conf_yaml_item *it, char *dst)
 {
 	static const char expect[] = "a file path, absolute or relative to "
 	    "the data directory";
+	const struct ctx *x = y->user;
 	char rel[CONF_PATH_MAX], res[CONF_PATH_MAX];
-	int line = node_line(it->val, it->line);
+	int line = conf_yaml_line(it->val, it->line);
 	int rc;
 
-	rc = scalar_text(x, it, expect, rel, sizeof(rel));
+	rc = conf_yaml_scalar(y, it, expect, rel, sizeof(rel));
 	if (rc != 0)
 		return rc;
 	if (rel[0] == '\0')
-		return err_at(x, MRX_EINVAL, line, it->key,
+		return conf_yaml_err(y, MRX_EINVAL, line, it->key,
 		    "empty path (expected %s)", expect);
 	if (path_join(x->c->data_dir, rel, res, sizeof(res)) != 0)
-		return err_at(x, MRX_ETOOBIG, line, it->key,
+		return conf_yaml_err(y, MRX_ETOOBIG, line, it->key,
 		    "the path in the data directory is longer than %d "
 		    "characters", CONF_PATH_MAX - 1);
 	set_str(dst, CONF_PATH_MAX, res);
@@ -451,326 +266,196 @@ path_value(struct ctx *x, const struct item *it, char *dst)
 }
 
 static int
-id_value(struct ctx *x, const struct item *it, char dst[PROTO_ID_MAX + 1])
+id_value(struct conf_yaml *y, const struct conf_yaml_item *it,
+    char dst[PROTO_ID_MAX + 1])
 {
-	char s[VALUE_MAX];
+	char s[CONF_YAML_VALUE_MAX];
 	int rc;
 
-	rc = scalar_text(x, it, "an id such as jp.meti", s, sizeof(s));
+	rc = conf_yaml_scalar(y, it, "an id such as jp.meti", s, sizeof(s));
 	if (rc != 0)
 		return rc;
 	if (!proto_id_valid(s))
-		return err_at(x, MRX_EINVAL, node_line(it->val, it->line),
-		    it->key, "'%.40s' is not a valid id (expected 1 to %d "
+		return conf_yaml_err(y, MRX_EINVAL,
+		    conf_yaml_line(it->val, it->line), it->key,
+		    "'%.40s' is not a valid id (expected 1 to %d "
 		    "characters a-z, 0-9, '.' and '-', starting with a letter "
 		    "or digit, e.g. jp.meti)", s, PROTO_ID_MAX);
 	set_str(dst, PROTO_ID_MAX + 1, s);
 	return 0;
 }
 
-/* ---- reading: mappings and lists ---- */
-
-static void
-allowed_list(const struct key_spec *specs, size_t n, char *buf, size_t cap)
-{
-	size_t i, len = 0;
-	int w;
-
-	buf[0] = '\0';
-	for (i = 0; i < n; i++) {
-		w = snprintf(buf + len, cap - len, "%s%s", i > 0 ? ", " : "",
-		    specs[i].name);
-		if (w < 0 || (size_t)w >= cap - len)
-			return;
-		len += (size_t)w;
-	}
-}
-
-/* The key of a pair as a plain name; its line in *line. */
-static int
-key_name(struct ctx *x, struct fy_node *k, const char *prefix, int dflt,
-    char *buf, size_t cap, int *line)
-{
-	const char *s;
-	size_t len;
-
-	*line = node_line(k, dflt);
-	if (k == NULL || !fy_node_is_scalar(k) || fy_node_is_alias(k))
-		return err_at(x, MRX_ETYPE, *line, prefix,
-		    "a key must be a plain name");
-	s = fy_node_get_scalar(k, &len);
-	if (s == NULL || len == 0 || len >= cap || memchr(s, '\0', len))
-		return err_at(x, MRX_EINVAL, *line, prefix,
-		    "a key must be a plain name of at most %zu characters",
-		    cap - 1);
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	return 0;
-}
-
-static int
-key_join(const char *prefix, const char *name, char *out, size_t cap)
-{
-	int n = prefix[0] == '\0' ? snprintf(out, cap, "%s", name) :
-	    snprintf(out, cap, "%s.%s", prefix, name);
-
-	return n < 0 || (size_t)n >= cap ? MRX_ETOOBIG : 0;
-}
-
-/* Looks up one pair's key in `specs` and runs its handler. */
-static int
-walk_pair(struct ctx *x, struct fy_node_pair *p, const char *prefix,
-    int map_line, const struct key_spec *specs, size_t n, int *seen_line)
-{
-	char name[KEY_PATH_MAX], path[KEY_PATH_MAX], allowed[256];
-	struct item it;
-	size_t i;
-	int rc, line;
-
-	rc = key_name(x, fy_node_pair_key(p), prefix, map_line, name,
-	    sizeof(name), &line);
-	if (rc != 0)
-		return rc;
-	if (key_join(prefix, name, path, sizeof(path)) != 0)
-		snprintf(path, sizeof(path), "%s", prefix);
-	for (i = 0; i < n && strcmp(specs[i].name, name) != 0; i++)
-		continue;
-	if (i == n) {
-		allowed_list(specs, n, allowed, sizeof(allowed));
-		return err_at(x, MRX_EINVAL, line, path,
-		    "unknown key (allowed: %s)", allowed);
-	}
-	if (seen_line[i] != 0)
-		return err_at(x, MRX_EDUP, line, path,
-		    "duplicate key (first given at line %d)", seen_line[i]);
-	seen_line[i] = line;
-	it.val = fy_node_pair_value(p);
-	it.key = path;
-	it.line = line;
-	return specs[i].fn(x, &it);
-}
-
-/*
- * Walks the mapping `map` (NULL or null: empty) whose keys are `specs`,
- * running each key's handler; then checks the required keys. `line` is the
- * mapping's own line, for a missing key.
- */
-static int
-walk(struct ctx *x, struct fy_node *map, const char *prefix, int line,
-    const struct key_spec *specs, size_t n)
-{
-	int seen_line[KEYS_PER_MAP_MAX] = { 0 };
-	char allowed[256], path[KEY_PATH_MAX];
-	struct fy_node_pair *p;
-	void *iter = NULL;
-	size_t i;
-	int rc;
-
-	assert(n <= KEYS_PER_MAP_MAX);
-	if (node_is_null(map)) {
-		map = NULL;
-	} else if (!fy_node_is_mapping(map)) {
-		allowed_list(specs, n, allowed, sizeof(allowed));
-		return err_at(x, MRX_ETYPE, node_line(map, line), prefix,
-		    "expected a mapping of keys (%s), not %s", allowed,
-		    shape_name(map));
-	}
-	while (map != NULL &&
-	    (p = fy_node_mapping_iterate(map, &iter)) != NULL) {
-		rc = walk_pair(x, p, prefix, line, specs, n, seen_line);
-		if (rc != 0)
-			return rc;
-	}
-	for (i = 0; i < n; i++) {
-		if (specs[i].required == NULL || seen_line[i] != 0)
-			continue;
-		if (key_join(prefix, specs[i].name, path, sizeof(path)) != 0)
-			return MRX_ETOOBIG;
-		return err_at(x, MRX_EMISSING, line, path,
-		    "missing (required: %s)", specs[i].required);
-	}
-	return 0;
-}
-
-/*
- * The list `it->val` (NULL or null: empty) of at most `max` items; *seq
- * gets it (NULL when empty) and *count its length.
- */
-static int
-list_value(struct ctx *x, const struct item *it, size_t max,
-    const char *what, struct fy_node **seq, size_t *count)
-{
-	struct fy_node *v = it->val, *e;
-	void *iter = NULL;
-	size_t n = 0;
-
-	*seq = NULL;
-	*count = 0;
-	if (node_is_null(v))
-		return 0;
-	if (!fy_node_is_sequence(v))
-		return err_at(x, MRX_ETYPE, node_line(v, it->line), it->key,
-		    "expected a list of %s, not %s", what, shape_name(v));
-	while ((e = fy_node_sequence_iterate(v, &iter)) != NULL)
-		if (++n > max)
-			return err_at(x, MRX_ETOOBIG, node_line(e, it->line),
-			    it->key, "more than %zu %s", max, what);
-	*seq = v;
-	*count = n;
-	return 0;
-}
-
 /* ---- reading: the keys ---- */
 
 static int
-h_id(struct ctx *x, const struct item *it)
+h_id(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
-	return id_value(x, it, x->c->id);
+	struct ctx *x = y->user;
+
+	return id_value(y, it, x->c->id);
 }
 
 static int
-h_role(struct ctx *x, const struct item *it)
+h_role(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
-	char s[VALUE_MAX];
+	struct ctx *x = y->user;
+	char s[CONF_YAML_VALUE_MAX];
 	int rc;
 
-	rc = scalar_text(x, it, "root, issuer or operator", s, sizeof(s));
+	rc = conf_yaml_scalar(y, it, "root, issuer or operator", s, sizeof(s));
 	if (rc != 0)
 		return rc;
 	if (eng_role_parse(s, &x->c->role) != 0)
-		return err_at(x, MRX_EINVAL, node_line(it->val, it->line),
-		    it->key, "'%.40s' is not a role (expected root, issuer or "
+		return conf_yaml_err(y, MRX_EINVAL,
+		    conf_yaml_line(it->val, it->line), it->key,
+		    "'%.40s' is not a role (expected root, issuer or "
 		    "operator)", s);
 	return 0;
 }
 
 static int
-h_jurisdiction(struct ctx *x, const struct item *it)
+h_jurisdiction(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
-	char s[VALUE_MAX];
+	struct ctx *x = y->user;
+	char s[CONF_YAML_VALUE_MAX];
 	int rc;
 
-	rc = scalar_text(x, it, "two upper-case letters, e.g. JP", s,
+	rc = conf_yaml_scalar(y, it, "two upper-case letters, e.g. JP", s,
 	    sizeof(s));
 	if (rc != 0)
 		return rc;
 	if (!jurisdiction_valid(s))
-		return err_at(x, MRX_EINVAL, node_line(it->val, it->line),
-		    it->key, "'%.40s' is not a jurisdiction (expected an ISO "
+		return conf_yaml_err(y, MRX_EINVAL,
+		    conf_yaml_line(it->val, it->line), it->key,
+		    "'%.40s' is not a jurisdiction (expected an ISO "
 		    "3166 code of two upper-case letters, e.g. JP)", s);
 	set_str(x->c->jurisdiction, sizeof(x->c->jurisdiction), s);
 	return 0;
 }
 
 static int
-h_listen(struct ctx *x, const struct item *it)
+h_listen(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
-	char s[VALUE_MAX], host[sizeof(x->c->api_host)];
+	struct ctx *x = y->user;
+	char s[CONF_YAML_VALUE_MAX], host[sizeof(x->c->api_host)];
 	const char *why = "";
 	int rc;
 
-	rc = scalar_text(x, it, "HOST:PORT, e.g. 127.0.0.1:7400", s,
+	rc = conf_yaml_scalar(y, it, "HOST:PORT, e.g. 127.0.0.1:7400", s,
 	    sizeof(s));
 	if (rc != 0)
 		return rc;
 	rc = listen_split(s, host, sizeof(host), &x->c->api_port, &why);
 	if (rc != 0)
-		return err_at(x, rc, node_line(it->val, it->line), it->key,
-		    "'%.40s' is not a listen address: %s (expected HOST:PORT, "
-		    "e.g. 127.0.0.1:7400)", s, why);
+		return conf_yaml_err(y, rc, conf_yaml_line(it->val, it->line),
+		    it->key, "'%.40s' is not a listen address: %s (expected "
+		    "HOST:PORT, e.g. 127.0.0.1:7400)", s, why);
 	set_str(x->c->api_host, sizeof(x->c->api_host), host);
 	return 0;
 }
 
 static int
-h_token_file(struct ctx *x, const struct item *it)
+h_token_file(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
-	return path_value(x, it, x->c->token_path);
+	struct ctx *x = y->user;
+
+	return path_value(y, it, x->c->token_path);
 }
 
 static int
-h_body_max(struct ctx *x, const struct item *it)
+h_body_max(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
+	struct ctx *x = y->user;
 	uint64_t v;
 	int rc;
 
-	rc = uint_value(x, it, CONF_BODY_LO, CONF_BODY_HI, &v);
+	rc = conf_yaml_uint(y, it, CONF_BODY_LO, CONF_BODY_HI, &v);
 	if (rc == 0)
 		x->c->body_max = (size_t)v;
 	return rc;
 }
 
 static int
-h_conns_max(struct ctx *x, const struct item *it)
+h_conns_max(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
+	struct ctx *x = y->user;
 	uint64_t v;
 	int rc;
 
-	rc = uint_value(x, it, CONF_CONNS_LO, CONF_CONNS_HI, &v);
+	rc = conf_yaml_uint(y, it, CONF_CONNS_LO, CONF_CONNS_HI, &v);
 	if (rc == 0)
 		x->c->conns_max = (size_t)v;
 	return rc;
 }
 
 static int
-h_signing(struct ctx *x, const struct item *it)
+h_signing(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
-	return path_value(x, it, x->c->signing_key);
+	struct ctx *x = y->user;
+
+	return path_value(y, it, x->c->signing_key);
 }
 
 static int
-h_root_id(struct ctx *x, const struct item *it)
+h_root_id(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
-	return id_value(x, it, x->root->id);
+	struct ctx *x = y->user;
+
+	return id_value(y, it, x->root->id);
 }
 
 static int
-h_root_key(struct ctx *x, const struct item *it)
+h_root_key(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
-	return path_value(x, it, x->root->key_path);
+	struct ctx *x = y->user;
+
+	return path_value(y, it, x->root->key_path);
 }
 
-static const struct key_spec root_keys[] = {
+static const struct conf_yaml_key root_keys[] = {
 	{ "id", h_root_id, "the root authority's id" },
 	{ "key", h_root_key, "the root's public key file (PEM)" },
 };
 
 /* Two roots with one id would make "which root signed this" ambiguous. */
 static int
-root_unique(struct ctx *x, size_t i, int line, const char *key)
+root_unique(struct conf_yaml *y, size_t i, int line, const char *key)
 {
+	const struct ctx *x = y->user;
 	size_t j;
 
 	for (j = 0; j < i; j++)
 		if (strcmp(x->c->roots[j].id, x->c->roots[i].id) == 0)
-			return err_at(x, MRX_EDUP, line, key,
+			return conf_yaml_err(y, MRX_EDUP, line, key,
 			    "root '%s' is listed twice (also trust.roots[%zu])",
 			    x->c->roots[i].id, j);
 	return 0;
 }
 
 static int
-h_roots(struct ctx *x, const struct item *it)
+h_roots(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
+	struct ctx *x = y->user;
 	struct fy_node *seq, *e;
-	char key[KEY_PATH_MAX];
+	char key[CONF_YAML_KEY_MAX];
 	void *iter = NULL;
 	size_t n, i = 0;
 	int rc, line;
 
-	rc = list_value(x, it, CONF_ROOTS_MAX, "roots (id and key)", &seq, &n);
+	rc = conf_yaml_list(y, it, CONF_ROOTS_MAX, CONF_YAML_NULL_EMPTY,
+	    "roots (id and key)", &seq, &n);
 	if (rc != 0)
 		return rc;
 	x->c->nroots = 0;
 	while (seq != NULL &&
 	    (e = fy_node_sequence_iterate(seq, &iter)) != NULL) {
 		snprintf(key, sizeof(key), "%s[%zu]", it->key, i);
-		line = node_line(e, it->line);
+		line = conf_yaml_line(e, it->line);
 		x->root = &x->c->roots[i];
-		rc = walk(x, e, key, line, root_keys,
+		rc = conf_yaml_walk(y, e, key, line, root_keys,
 		    sizeof(root_keys) / sizeof(root_keys[0]));
 		if (rc == 0)
-			rc = root_unique(x, i, line, key);
+			rc = root_unique(y, i, line, key);
 		if (rc != 0)
 			return rc;
 		i++;
@@ -780,24 +465,26 @@ h_roots(struct ctx *x, const struct item *it)
 }
 
 static int
-h_chain(struct ctx *x, const struct item *it)
+h_chain(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
+	struct ctx *x = y->user;
 	struct fy_node *seq;
-	char key[KEY_PATH_MAX];
-	struct item el;
+	char key[CONF_YAML_KEY_MAX];
+	struct conf_yaml_item el;
 	void *iter = NULL;
 	size_t n, i = 0;
 	int rc;
 
-	rc = list_value(x, it, CONF_CHAIN_MAX, "record files", &seq, &n);
+	rc = conf_yaml_list(y, it, CONF_CHAIN_MAX, CONF_YAML_NULL_EMPTY,
+	    "record files", &seq, &n);
 	if (rc != 0)
 		return rc;
 	while (seq != NULL &&
 	    (el.val = fy_node_sequence_iterate(seq, &iter)) != NULL) {
 		snprintf(key, sizeof(key), "%s[%zu]", it->key, i);
 		el.key = key;
-		el.line = node_line(el.val, it->line);
-		rc = path_value(x, &el, x->c->chain[i]);
+		el.line = conf_yaml_line(el.val, it->line);
+		rc = path_value(y, &el, x->c->chain[i]);
 		if (rc != 0)
 			return rc;
 		i++;
@@ -807,63 +494,75 @@ h_chain(struct ctx *x, const struct item *it)
 }
 
 static int
-h_clock_skew(struct ctx *x, const struct item *it)
+h_clock_skew(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
-	return duration_value(x, it, 0, CONF_CLOCK_SKEW_HI_S,
+	struct ctx *x = y->user;
+
+	return duration_value(y, it, 0, CONF_CLOCK_SKEW_HI_S,
 	    &x->c->clock_skew_s);
 }
 
 static int
-h_max_status_age(struct ctx *x, const struct item *it)
+h_max_status_age(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
-	return duration_value(x, it, CONF_STATUS_AGE_LO_S,
+	struct ctx *x = y->user;
+
+	return duration_value(y, it, CONF_STATUS_AGE_LO_S,
 	    CONF_STATUS_AGE_HI_S, &x->c->max_status_age_s);
 }
 
 static int
-h_require_op(struct ctx *x, const struct item *it)
+h_require_op(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
-	return bool_value(x, it, &x->c->require_operator_cert);
+	struct ctx *x = y->user;
+
+	return conf_yaml_bool(y, it, &x->c->require_operator_cert);
 }
 
 static int
-h_list_size(struct ctx *x, const struct item *it)
+h_list_size(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
+	struct ctx *x = y->user;
 	uint64_t v;
 	int rc;
 
-	rc = uint_value(x, it, 4, PROTO_STATUS_ENTRIES_MAX, &v);
+	rc = conf_yaml_uint(y, it, ENG_LIST_SIZE_MIN, PROTO_STATUS_ENTRIES_MAX,
+	    &v);
 	if (rc != 0)
 		return rc;
-	if (v % 4 != 0)
-		return err_at(x, MRX_ERANGE, node_line(it->val, it->line),
-		    it->key, "%llu is not a multiple of 4 (a status list "
-		    "packs four 2-bit entries per byte)",
-		    (unsigned long long)v);
+	if (v % 8 != 0)
+		return conf_yaml_err(y, MRX_ERANGE,
+		    conf_yaml_line(it->val, it->line), it->key,
+		    "%llu is not a multiple of 8 (a status list packs "
+		    "four 2-bit entries per byte, and its allocation "
+		    "bitmap one bit per entry)", (unsigned long long)v);
 	x->c->status_list_size = (uint32_t)v;
 	return 0;
 }
 
 static int
-h_watches_max(struct ctx *x, const struct item *it)
+h_watches_max(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
+	struct ctx *x = y->user;
 	uint64_t v;
 	int rc;
 
-	rc = uint_value(x, it, CONF_WATCHES_LO, CONF_WATCHES_HI, &v);
+	rc = conf_yaml_uint(y, it, CONF_WATCHES_LO, CONF_WATCHES_HI, &v);
 	if (rc == 0)
 		x->c->watches_max = (size_t)v;
 	return rc;
 }
 
 static int
-h_level(struct ctx *x, const struct item *it)
+h_level(struct conf_yaml *y, const struct conf_yaml_item *it)
 {
-	char s[VALUE_MAX];
+	struct ctx *x = y->user;
+	char s[CONF_YAML_VALUE_MAX];
 	size_t i;
 	int rc;
 
-	rc = scalar_text(x, it, "error, warn, info or debug", s, sizeof(s));
+	rc = conf_yaml_scalar(y, it, "error, warn, info or debug", s,
+	    sizeof(s));
 	if (rc != 0)
 		return rc;
 	for (i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++)
@@ -871,44 +570,44 @@ h_level(struct ctx *x, const struct item *it)
 			x->c->log_level = (int)i;
 			return 0;
 		}
-	return err_at(x, MRX_EINVAL, node_line(it->val, it->line), it->key,
-	    "'%.40s' is not a log level (expected error, warn, info or debug)",
-	    s);
+	return conf_yaml_err(y, MRX_EINVAL, conf_yaml_line(it->val, it->line),
+	    it->key, "'%.40s' is not a log level (expected error, warn, info "
+	    "or debug)", s);
 }
 
 #define SECTION(fname, table)						\
 	static int							\
-	fname(struct ctx *x, const struct item *it)			\
+	fname(struct conf_yaml *y, const struct conf_yaml_item *it)	\
 	{								\
-		return walk(x, it->val, it->key, it->line, table,	\
-		    sizeof(table) / sizeof(table[0]));			\
+		return conf_yaml_walk(y, it->val, it->key, it->line,	\
+		    table, sizeof(table) / sizeof(table[0]));		\
 	}
 
-static const struct key_spec api_keys[] = {
+static const struct conf_yaml_key api_keys[] = {
 	{ "listen", h_listen, NULL },
 	{ "token_file", h_token_file, NULL },
 	{ "body_max", h_body_max, NULL },
 	{ "connections_max", h_conns_max, NULL },
 };
-static const struct key_spec keys_keys[] = {
+static const struct conf_yaml_key keys_keys[] = {
 	{ "signing", h_signing, NULL },
 };
-static const struct key_spec trust_keys[] = {
+static const struct conf_yaml_key trust_keys[] = {
 	{ "roots", h_roots, NULL },
 	{ "chain", h_chain, NULL },
 };
-static const struct key_spec policy_keys[] = {
+static const struct conf_yaml_key policy_keys[] = {
 	{ "clock_skew", h_clock_skew, NULL },
 	{ "max_status_age", h_max_status_age, NULL },
 	{ "require_operator_cert", h_require_op, NULL },
 };
-static const struct key_spec status_keys[] = {
+static const struct conf_yaml_key status_keys[] = {
 	{ "list_size", h_list_size, NULL },
 };
-static const struct key_spec engine_keys[] = {
+static const struct conf_yaml_key engine_keys[] = {
 	{ "watches_max", h_watches_max, NULL },
 };
-static const struct key_spec log_keys[] = {
+static const struct conf_yaml_key log_keys[] = {
 	{ "level", h_level, NULL },
 };
 
@@ -920,7 +619,7 @@ SECTION(h_status, status_keys)
 SECTION(h_engine, engine_keys)
 SECTION(h_log, log_keys)
 
-static const struct key_spec top_keys[] = {
+static const struct conf_yaml_key top_keys[] = {
 	{ "id", h_id, "this node's id, e.g. jp.meti" },
 	{ "role", h_role, "root, issuer or operator" },
 	{ "jurisdiction", h_jurisdiction, "two upper-case letters, e.g. JP" },
@@ -933,155 +632,7 @@ static const struct key_spec top_keys[] = {
 	{ "log", h_log, NULL },
 };
 
-/* ---- reading: the file and the YAML document ---- */
-
-static int
-read_whole(const char *path, char **buf, size_t *len, struct mrx_diag *diag)
-{
-	struct stat st;
-	ssize_t r;
-	size_t n = 0;
-	char *b;
-	int fd, e;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		return mrx_diag_set(diag, e == ENOENT ? MRX_ENOENT : MRX_EIO,
-		    MRX_DIAG_NO_OFFSET, "", "%s: cannot open: %s%s", path,
-		    strerror(e),
-		    e == ENOENT ? " (make one with mrx init)" : "");
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return mrx_diag_set(diag, MRX_EIO, MRX_DIAG_NO_OFFSET, "",
-		    "%s: not a regular file", path);
-	}
-	b = malloc(CONF_BYTES_MAX + 1);
-	if (b == NULL) {
-		close(fd);
-		return MRX_ENOMEM;
-	}
-	while (n <= CONF_BYTES_MAX &&
-	    (r = read(fd, b + n, CONF_BYTES_MAX + 1 - n)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			e = errno;
-			close(fd);
-			free(b);
-			return mrx_diag_set(diag, MRX_EIO, MRX_DIAG_NO_OFFSET,
-			    "", "%s: cannot read: %s", path, strerror(e));
-		}
-		n += (size_t)r;
-	}
-	close(fd);
-	if (n > CONF_BYTES_MAX) {
-		free(b);
-		return mrx_diag_set(diag, MRX_ETOOBIG, MRX_DIAG_NO_OFFSET, "",
-		    "%s: larger than the %u-byte limit of a configuration file",
-		    path, CONF_BYTES_MAX);
-	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
-static void
-fy_sink(struct fy_diag *d, void *user, const char *buf, size_t len)
-{
-	(void)d;
-	(void)user;
-	(void)buf;
-	(void)len;
-}
-
-/* libfyaml's first collected error, as ours. */
-static int
-syntax_error(struct ctx *x, struct fy_diag *fd)
-{
-	struct fy_diag_error *e;
-	void *iter = NULL;
-
-	while ((e = fy_diag_errors_iterate(fd, &iter)) != NULL)
-		if (e->type == FYET_ERROR)
-			return err_at(x, MRX_EMALFORMED,
-			    e->line > 0 ? e->line : 1, "",
-			    "YAML syntax error: %s (column %d)",
-			    e->msg != NULL ? e->msg : "unknown", e->column);
-	return err_at(x, MRX_EMALFORMED, 1, "", "not valid YAML");
-}
-
-/* NUL bytes would cut the text short without libfyaml noticing. */
-static int
-check_nul(struct ctx *x, const char *text, size_t len)
-{
-	const char *z = memchr(text, '\0', len);
-	const char *p;
-	int line = 1;
-
-	if (z == NULL)
-		return 0;
-	for (p = text; p < z; p++)
-		line += *p == '\n';
-	return err_at(x, MRX_EMALFORMED, line, "", "the file holds a NUL byte "
-	    "(expected YAML text)");
-}
-
-/* Parses `text` as one YAML document and walks it into x->c. */
-static int
-parse_text(struct ctx *x, const char *text, size_t len)
-{
-	struct fy_parse_cfg pcfg;
-	struct fy_diag_cfg dcfg;
-	struct fy_document *doc = NULL, *extra = NULL;
-	struct fy_parser *fyp = NULL;
-	struct fy_diag *fd;
-	int rc;
-
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = fy_sink;
-	dcfg.level = FYET_ERROR;
-	dcfg.colorize = false;
-	fd = fy_diag_create(&dcfg);
-	if (fd == NULL)
-		return MRX_ENOMEM;
-	fy_diag_set_collect_errors(fd, true);
-	memset(&pcfg, 0, sizeof(pcfg));
-	/* duplicates are found by walk(), which can name the key */
-	pcfg.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG |
-	    FYPCF_ALLOW_DUPLICATE_KEYS;
-	pcfg.diag = fd;
-	fyp = fy_parser_create(&pcfg);
-	if (fyp == NULL || fy_parser_set_string(fyp, text, len) != 0) {
-		rc = MRX_ENOMEM;
-		goto out;
-	}
-	doc = fy_parse_load_document(fyp);
-	if (doc != NULL && !fy_parser_get_stream_error(fyp))
-		extra = fy_parse_load_document(fyp);
-	if (fy_parser_get_stream_error(fyp))
-		rc = syntax_error(x, fd);
-	else if (extra != NULL)
-		rc = err_at(x, MRX_EINVAL,
-		    node_line(fy_document_root(extra), 1), "",
-		    "a second YAML document (expected one; remove '---')");
-	else
-		rc = walk(x, doc != NULL ? fy_document_root(doc) : NULL, "",
-		    doc != NULL ? node_line(fy_document_root(doc), 1) : 1,
-		    top_keys, sizeof(top_keys) / sizeof(top_keys[0]));
-out:
-	if (extra != NULL)
-		fy_parse_document_destroy(fyp, extra);
-	if (doc != NULL)
-		fy_parse_document_destroy(fyp, doc);
-	if (fyp != NULL)
-		fy_parser_destroy(fyp);
-	fy_diag_destroy(fd);
-	return rc;
-}
+/* ---- reading: the file ---- */
 
 /* Copies s into dst without trailing slashes ("" becomes "."). */
 static int
@@ -1164,6 +715,7 @@ conf_node_load(const char *data_dir, const char *path, struct node_conf *out,
     struct mrx_diag *diag)
 {
 	struct node_conf *c;
+	struct conf_yaml y;
 	struct ctx x;
 	const char *slash;
 	char *text = NULL;
@@ -1179,16 +731,17 @@ conf_node_load(const char *data_dir, const char *path, struct node_conf *out,
 		rc = mrx_diag_set(diag, MRX_ETOOBIG, MRX_DIAG_NO_OFFSET, "",
 		    "the data directory's path is too long");
 	if (rc == 0)
-		rc = read_whole(c->path, &text, &len, diag);
+		rc = conf_yaml_read(c->path, CONF_BYTES_MAX,
+		    "a configuration file", "make one with mrx init", &text,
+		    &len, diag);
 	if (rc == 0) {
 		slash = strrchr(c->path, '/');
-		x.name = slash != NULL ? slash + 1 : c->path;
 		x.c = c;
 		x.root = NULL;
-		x.diag = diag;
-		rc = check_nul(&x, text, len);
-		if (rc == 0)
-			rc = parse_text(&x, text, len);
+		conf_yaml_init(&y, slash != NULL ? slash + 1 : c->path, diag,
+		    &x, 0);
+		rc = conf_yaml_parse(&y, text, len, top_keys,
+		    sizeof(top_keys) / sizeof(top_keys[0]));
 	}
 	if (rc == 0)
 		memcpy(out, c, sizeof(*c));
@@ -1248,10 +801,11 @@ check_conf(const struct node_conf *c, struct mrx_diag *d)
 		return BAD(MRX_ERANGE, "policy", "policy: clock_skew %llds or "
 		    "max_status_age %llds out of range",
 		    (long long)c->clock_skew_s, (long long)c->max_status_age_s);
-	if (c->status_list_size < 4 || c->status_list_size % 4 != 0 ||
+	if (c->status_list_size < ENG_LIST_SIZE_MIN ||
+	    c->status_list_size % 8 != 0 ||
 	    c->status_list_size > PROTO_STATUS_ENTRIES_MAX)
 		return BAD(MRX_ERANGE, "status.list_size", "status.list_size: "
-		    "%u is not a multiple of 4 in range", c->status_list_size);
+		    "%u is not a multiple of 8 in range", c->status_list_size);
 	if (c->watches_max < CONF_WATCHES_LO ||
 	    c->watches_max > CONF_WATCHES_HI)
 		return BAD(MRX_ERANGE, "engine.watches_max",

@@ -16,6 +16,7 @@
  * Logs: one line per request with method, path (record ids shortened),
  * status and time; never a subject id or a token.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -516,7 +517,8 @@ h_get_record(struct node *n, struct http_exchange *x, const char *idhex,
 		return;
 	}
 	cli_b64url(rec.bytes, rec.len, b64);
-	j = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:I}, s:s, s:s?, s:I}",
+	/* no reason: the member is left out (docs/api.md, openapi.yaml) */
+	j = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:I}, s:s, s:s*, s:I}",
 	    "id", cli_hex(cti, PROTO_CTI_LEN, hex), "type",
 	    proto_rec_type_name(rec.type), "record", b64, "exp",
 	    proto_time_format(rec.exp, tb, sizeof(tb)), "status_ref", "uri",
@@ -755,9 +757,15 @@ query_u64(const char *q, const char *name, uint64_t *out)
 
 	while (p != NULL && *p != '\0') {
 		if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
-			*out = strtoull(p + nl + 1, &end, 10);
-			return (*end == '&' || *end == '\0') &&
-			    end != p + nl + 1 ? 0 : -1;
+			/* strtoull alone takes "-1", "+1" and " 1", and
+			 * saturates on overflow */
+			p += nl + 1;
+			if (*p < '0' || *p > '9')
+				return -1;
+			errno = 0;
+			*out = strtoull(p, &end, 10);
+			return errno == 0 && *out <= INT64_MAX &&
+			    (*end == '&' || *end == '\0') ? 0 : -1;
 		}
 		p = strchr(p, '&');
 		if (p != NULL)
@@ -963,12 +971,15 @@ api_handle(void *ctx, struct http_exchange *x, const struct http_request *req)
 		    "shutting down");
 		return;
 	}
-	if (strcmp(p, "/v1/health") == 0) {
-		h_health(n, x);
-		return;
-	}
-	if (strcmp(p, "/metrics") == 0) {
-		h_metrics(n, x);
+	if (strcmp(p, "/v1/health") == 0 || strcmp(p, "/metrics") == 0) {
+		if (strcmp(req->method, "GET") != 0 &&
+		    strcmp(req->method, "HEAD") != 0)
+			respond_simple_err(x, 405, "method-not-allowed", NULL,
+			    "use GET");
+		else if (strcmp(p, "/metrics") == 0)
+			h_metrics(n, x);
+		else
+			h_health(n, x);
 		return;
 	}
 	if (strncmp(p, "/v1/", 4) != 0) {
@@ -992,6 +1003,10 @@ api_handle(void *ctx, struct http_exchange *x, const struct http_request *req)
 	else if (strcmp(p, "/v1/alerts") == 0 &&
 	    strcmp(req->method, "GET") == 0)
 		h_alerts(n, x, req);
+	else if (strcmp(p, "/v1/verify") == 0 ||
+	    strcmp(p, "/v1/alerts") == 0)
+		respond_simple_err(x, 405, "method-not-allowed", NULL,
+		    strcmp(p, "/v1/verify") == 0 ? "use POST" : "use GET");
 	else
 		respond_simple_err(x, 404, "not-found", NULL, "no such resource");
 }

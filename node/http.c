@@ -565,6 +565,11 @@ conn_after_write(struct http_conn *c)
 			conn_linger(c);
 		return;
 	}
+	if (c->srv->stopping) {
+		/* the server is draining: an answered connection is done */
+		conn_close(c);
+		return;
+	}
 	buf_trim(&c->store);
 	c->state = CONN_IDLE;
 	conn_timer(c, c->srv->lim.idle_timeout_ms);

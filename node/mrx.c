@@ -24,6 +24,7 @@ static const char usage_text[] =
     "  status      make a status list, or change an entry of one\n"
     "  inspect     show what a record says\n"
     "  verify      decide whether a clearance grants a requested access\n"
+    "  agreement   draft, sign and verify a mutual-recognition agreement\n"
     "  cose        sign or verify a raw COSE_Sign1 message\n"
     "  init        create a node's data directory: keys, delegation,\n"
     "              admin token and mrx.yaml\n"
@@ -46,6 +47,7 @@ static const struct {
 	{ "status", cmd_status },
 	{ "inspect", cmd_inspect },
 	{ "verify", cmd_verify },
+	{ "agreement", cmd_agreement },
 	{ "cose", cmd_cose },
 	{ "init", cmd_init },
 	{ "audit", cmd_audit },

@@ -319,11 +319,13 @@ test_errors_list_size(void **state)
 {
 	(void)state;
 	expect_err(HEAD "status:\n  list_size: 130\n", MRX_ERANGE, 5,
-	    "status.list_size", "130 is not a multiple of 4");
+	    "status.list_size", "130 is not a multiple of 8");
+	expect_err(HEAD "status:\n  list_size: 12\n", MRX_ERANGE, 5,
+	    "status.list_size", "12 is not a multiple of 8");
 	expect_err(HEAD "status:\n  list_size: 0\n", MRX_ERANGE, 5,
 	    "status.list_size", "out of range");
 	expect_err(HEAD "status:\n  list_size: 16777220\n", MRX_ERANGE, 5,
-	    "status.list_size", "out of range (expected a whole number from 4 "
+	    "status.list_size", "out of range (expected a whole number from 8 "
 	    "to 16777216)");
 }
 
@@ -540,7 +542,7 @@ fill_all(struct node_conf *c)
 	c->clock_skew_s = 0;
 	c->max_status_age_s = 86400 + 3600 + 60 + 1;
 	c->require_operator_cert = true;
-	c->status_list_size = 4;
+	c->status_list_size = 8;
 	c->watches_max = CONF_WATCHES_HI;
 	c->log_level = CONF_LOG_WARN;
 }

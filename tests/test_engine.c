@@ -1076,8 +1076,9 @@ save_actions(struct saved *sv, const struct eng_actions *acts)
 		sv->alloc[k] = malloc(d->size / 8);
 		assert_true(d->bits && d->reasons && sv->alloc[k]);
 		memcpy(d->bits, l->sl->bits, d->size / 4);
-		memcpy(d->reasons, l->sl->reasons,
-		    d->nreasons * sizeof(*d->reasons));
+		if (d->nreasons > 0) /* reasons may be NULL when empty */
+			memcpy(d->reasons, l->sl->reasons,
+			    d->nreasons * sizeof(*d->reasons));
 		d->reasons_cap = d->nreasons;
 		memcpy(sv->alloc[k], l->alloc, d->size / 8);
 		sv->nalloc[k] = l->nalloc;
