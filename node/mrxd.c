@@ -625,12 +625,13 @@ start(struct node *n, const char *data, const char *config)
 
 /*
  * Signature checks are the only work on libuv's thread pool, and they are
- * CPU-bound. libuv's default of 4 workers on a 2-CPU machine leaves the
- * loop thread, which every request needs, a fifth of the CPUs whenever the
- * pool is busy: cold verification ran at about 60% of the rate it reaches
- * with one worker per CPU. Unless UV_THREADPOOL_SIZE is set, size the pool
- * to the CPUs this process may use; libuv reads the variable when the first
- * work is queued.
+ * CPU-bound: more workers than CPUs (libuv's default is 4) only make the
+ * loop thread, which every request needs, wait longer for a CPU, and fewer
+ * leave CPUs of a larger machine idle. On 2 CPUs, one worker per CPU cut
+ * the loop thread's run-queue wait per cold verification from 36 to 25 us
+ * and raised the rate by 4% (tests/bench_node.c --profile cold). Unless
+ * UV_THREADPOOL_SIZE is set, size the pool to the CPUs this process may
+ * use; libuv reads the variable when the first work is queued.
  */
 static void
 pool_size_default(void)

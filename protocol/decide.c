@@ -7,7 +7,14 @@
  *    (parsed once, reused for every verify);
  *  - a status list entry is unique per (issuer, uri) and holds the highest
  *    sequence number seen; a second, different list with that sequence
- *    marks the entry as equivocating, for good;
+ *    marks the entry as equivocating, for good. Feed deltas move it forward
+ *    one sequence at a time, each chained to the head (prev); once one has,
+ *    `hash` no longer names a list record (has_hash false). fresh_at never
+ *    decreases: it is the latest iat of the list, of the deltas applied and
+ *    of the checkpoints that confirmed it. signers[] holds every key the
+ *    state depends on with the latest time it signed, [0] the list's. An
+ *    entry without a list (has_list false) only marks equivocation seen
+ *    before any list arrived;
  *  - an own list (proto_trust_own_status) is borrowed, unique per (issuer,
  *    uri), never freed here, and wins over a signed list of that uri;
  *  - tables are arrays searched in insertion order, so a decision never
@@ -50,11 +57,22 @@ struct trust_keyrev {
 	uint8_t hash[PROTO_HASH_LEN];
 };
 
+/* A key a held status list depends on, and the latest time it signed. */
+struct trust_signer {
+	uint8_t kid[CRY_KID_LEN];
+	int64_t at;
+};
+
 struct trust_status {
 	char issuer[PROTO_ID_MAX + 1];
-	struct proto_status_list sl;	/* owned (bits, reasons) */
-	uint8_t kid[CRY_KID_LEN];	/* key that signed this list */
-	uint8_t hash[PROTO_HASH_LEN];
+	struct proto_status_list sl;	/* owned (bits, reasons); only c.sub
+					 * is set when !has_list */
+	struct trust_signer signers[PROTO_TRUST_SIGNERS_MAX];
+	size_t nsigners;
+	uint8_t hash[PROTO_HASH_LEN];	/* the list record's, if has_hash */
+	int64_t fresh_at;		/* status age is measured from here */
+	bool has_list;
+	bool has_hash;			/* no delta applied since the list */
 	bool equivocating;
 };
 
@@ -446,6 +464,55 @@ proto_trust_own_status(struct proto_trust *t, const char *issuer,
 	return 0;
 }
 
+/* Entries and reasons equal (reason entries compared field by field:
+ * the struct has padding). */
+static bool
+entries_equal(const struct proto_status_list *a,
+    const struct proto_status_list *b)
+{
+	size_t i;
+
+	if (a->size != b->size || a->nreasons != b->nreasons ||
+	    memcmp(a->bits, b->bits, a->size / 4) != 0)
+		return false;
+	for (i = 0; i < a->nreasons; i++)
+		if (a->reasons[i].idx != b->reasons[i].idx ||
+		    a->reasons[i].reason != b->reasons[i].reason)
+			return false;
+	return true;
+}
+
+/*
+ * A list with the held seq: the same record, or (when deltas built the
+ * held state, so no record of it exists) the same head and entries?
+ */
+static bool
+same_state(const struct trust_status *ts, const struct proto_status_list *sl,
+    const uint8_t *hash)
+{
+	if (ts->has_hash)
+		return memcmp(ts->hash, hash, PROTO_HASH_LEN) == 0;
+	if (sl->has_head != ts->sl.has_head || (sl->has_head &&
+	    memcmp(sl->head, ts->sl.head, PROTO_HASH_LEN) != 0))
+		return false;
+	return entries_equal(sl, &ts->sl);
+}
+
+/* A new entry for (issuer, uri), or NULL when the table is full. */
+static struct trust_status *
+status_new(struct proto_trust *t, const char *issuer, const char *uri)
+{
+	struct trust_status *ts;
+
+	if (t->nstatus == PROTO_TRUST_STATUS_MAX)
+		return NULL;
+	ts = &t->status[t->nstatus++];
+	memset(ts, 0, sizeof(*ts));
+	strbuf(ts->issuer, sizeof(ts->issuer), issuer);
+	strbuf(ts->sl.c.sub, sizeof(ts->sl.c.sub), uri);
+	return ts;
+}
+
 static int
 add_status(struct proto_trust *t, struct proto_record *rec,
     const uint8_t *hash, int64_t now, int64_t skew_s, struct mrx_diag *diag)
@@ -454,6 +521,7 @@ add_status(struct proto_trust *t, struct proto_record *rec,
 	const struct trust_deleg *d, *near;
 	struct trust_status *ts;
 	const char *why;
+	int64_t fresh;
 	int rc;
 
 	d = deleg_find(t, sl->c.iss, rec->env.hdr.kid, rec->env.hdr.kid_len,
@@ -472,29 +540,34 @@ add_status(struct proto_trust *t, struct proto_record *rec,
 		    R_ISSUED_IN_FUTURE, "status list %s is dated in the future",
 		    sl->c.sub);
 	ts = status_find(t, sl->c.iss, sl->c.sub);
-	if (ts != NULL) {
+	if (ts != NULL && ts->has_list) {
 		if (sl->seq < ts->sl.seq)
 			return 0; /* older than what we hold */
 		if (sl->seq == ts->sl.seq) {
-			if (memcmp(ts->hash, hash, PROTO_HASH_LEN) != 0)
+			if (!same_state(ts, sl, hash))
 				ts->equivocating = true;
 			return 0;
 		}
-		proto_status_list_fini(&ts->sl);
-	} else {
-		if (t->nstatus == PROTO_TRUST_STATUS_MAX)
+	} else if (ts == NULL) {
+		ts = status_new(t, sl->c.iss, sl->c.sub);
+		if (ts == NULL)
 			return mrx_diag_set(diag, MRX_ENOSPC, MRX_DIAG_NO_OFFSET,
 			    R_CAPACITY, "more than %d status lists",
 			    PROTO_TRUST_STATUS_MAX);
-		ts = &t->status[t->nstatus++];
-		memset(ts, 0, sizeof(*ts));
-		strbuf(ts->issuer, sizeof(ts->issuer), sl->c.iss);
 	}
+	fresh = ts->has_list && ts->fresh_at > sl->c.iat ? ts->fresh_at :
+	    sl->c.iat;
+	proto_status_list_fini(&ts->sl);
 	/* take the heap parts over from the record */
 	ts->sl = *sl;
 	memset(sl, 0, sizeof(*sl));
-	memcpy(ts->kid, cry_key_kid(d->key), CRY_KID_LEN);
+	memcpy(ts->signers[0].kid, cry_key_kid(d->key), CRY_KID_LEN);
+	ts->signers[0].at = ts->sl.c.iat;
+	ts->nsigners = 1;
 	memcpy(ts->hash, hash, PROTO_HASH_LEN);
+	ts->has_hash = true;
+	ts->has_list = true;
+	ts->fresh_at = fresh;
 	return 0;
 }
 
@@ -548,12 +621,40 @@ add_agreement(struct proto_trust *t, struct proto_record *rec,
 }
 
 int
+proto_trust_add_record(struct proto_trust *t, struct proto_record *rec,
+    int64_t now, int64_t skew_s, struct mrx_diag *diag)
+{
+	uint8_t hash[PROTO_HASH_LEN];
+	int rc;
+
+	assert(trust_check(t) && rec != NULL);
+	rc = proto_record_hash(rec, hash);
+	if (rc != 0)
+		return mrx_diag_set(diag, rc, MRX_DIAG_NO_OFFSET, R_MALFORMED,
+		    "cannot hash the record");
+	switch (rec->type) {
+	case PROTO_REC_DELEGATION:
+		return add_delegation(t, rec, hash, now, skew_s, diag);
+	case PROTO_REC_KEY_REVOCATION:
+		return add_keyrev(t, rec, hash, now, skew_s, diag);
+	case PROTO_REC_STATUS_LIST:
+		return add_status(t, rec, hash, now, skew_s, diag);
+	case PROTO_REC_AGREEMENT:
+		return add_agreement(t, rec, hash, now, skew_s, diag);
+	default:
+		return mrx_diag_set(diag, MRX_EINVAL, MRX_DIAG_NO_OFFSET,
+		    R_WRONG_TYPE, "a %s is not trust material (expected a "
+		    "delegation, key revocation, status list or agreement)",
+		    proto_rec_type_name(rec->type));
+	}
+}
+
+int
 proto_trust_add(struct proto_trust *t, const uint8_t *bytes, size_t len,
     int64_t now, int64_t skew_s, struct mrx_diag *diag)
 {
 	struct proto_record rec;
 	struct mrx_diag dd;
-	uint8_t hash[PROTO_HASH_LEN];
 	int rc;
 
 	assert(trust_check(t));
@@ -566,34 +667,213 @@ proto_trust_add(struct proto_trust *t, const uint8_t *bytes, size_t len,
 		return mrx_diag_set(diag, rc, dd.offset, R_MALFORMED, "%s",
 		    mrx_diag_str(&dd, why, sizeof(why)));
 	}
-	rc = proto_record_hash(&rec, hash);
-	if (rc != 0) {
-		proto_record_fini(&rec);
-		return mrx_diag_set(diag, rc, MRX_DIAG_NO_OFFSET, R_MALFORMED,
-		    "cannot hash the record");
-	}
-	switch (rec.type) {
-	case PROTO_REC_DELEGATION:
-		rc = add_delegation(t, &rec, hash, now, skew_s, diag);
-		break;
-	case PROTO_REC_KEY_REVOCATION:
-		rc = add_keyrev(t, &rec, hash, now, skew_s, diag);
-		break;
-	case PROTO_REC_STATUS_LIST:
-		rc = add_status(t, &rec, hash, now, skew_s, diag);
-		break;
-	case PROTO_REC_AGREEMENT:
-		rc = add_agreement(t, &rec, hash, now, skew_s, diag);
-		break;
-	default:
-		rc = mrx_diag_set(diag, MRX_EINVAL, MRX_DIAG_NO_OFFSET,
-		    R_WRONG_TYPE, "a %s is not trust material (expected a "
-		    "delegation, key revocation, status list or agreement)",
-		    proto_rec_type_name(rec.type));
-		break;
-	}
+	rc = proto_trust_add_record(t, &rec, now, skew_s, diag);
 	proto_record_fini(&rec);
 	return rc;
+}
+
+/* ---- feeds: signed deltas and checkpoints on held lists ---- */
+
+/* The claims of a feed record, or NULL for another type. */
+static const struct proto_claims *
+feed_claims(const struct proto_record *rec)
+{
+	switch (rec->type) {
+	case PROTO_REC_STATUS_LIST:
+		return &rec->u.sl.c;
+	case PROTO_REC_STATUS_DELTA:
+		return &rec->u.sd.c;
+	case PROTO_REC_CHECKPOINT:
+		return &rec->u.cp.c;
+	default:
+		return NULL;
+	}
+}
+
+int
+proto_trust_verify_feed(const struct proto_trust *t, const uint8_t *bytes,
+    size_t len, int64_t now, int64_t skew_s, bool signature_verified,
+    struct proto_record *rec, uint8_t hash[PROTO_HASH_LEN],
+    struct mrx_diag *diag)
+{
+	const struct proto_claims *c;
+	const struct trust_deleg *d, *near;
+	const char *why;
+	struct mrx_diag dd;
+	char b[320];
+	int rc;
+
+	assert(trust_check(t) && rec != NULL && hash != NULL);
+	mrx_diag_clear(&dd);
+	rc = proto_record_decode(bytes, len, rec, &dd);
+	if (rc != 0)
+		return mrx_diag_set(diag, rc, dd.offset, R_MALFORMED, "%s",
+		    mrx_diag_str(&dd, b, sizeof(b)));
+	c = feed_claims(rec);
+	if (c == NULL)
+		return mrx_diag_set(diag, MRX_EINVAL, MRX_DIAG_NO_OFFSET,
+		    R_WRONG_TYPE, "a %s is not a feed record (expected a "
+		    "status list, status delta or checkpoint)",
+		    proto_rec_type_name(rec->type));
+	d = deleg_find(t, c->iss, rec->env.hdr.kid, rec->env.hdr.kid_len,
+	    c->iat, &why, &near);
+	if (d == NULL)
+		return mrx_diag_set(diag, MRX_ENOENT, MRX_DIAG_NO_OFFSET, why,
+		    "%s for %s is not signed by a key delegated to %s in "
+		    "force at its iat", proto_rec_type_name(rec->type),
+		    c->sub, c->iss);
+	rc = signature_verified ? 0 :
+	    cry_sign1_verify(&rec->env, d->key, NULL, 0, NULL);
+	if (rc != 0)
+		return mrx_diag_set(diag, rc, MRX_DIAG_NO_OFFSET, sig_reason(rc),
+		    "%s for %s: signature does not verify with %s's delegated "
+		    "key", proto_rec_type_name(rec->type), c->sub, c->iss);
+	if (c->iat > now + skew_s)
+		return mrx_diag_set(diag, MRX_ERANGE, MRX_DIAG_NO_OFFSET,
+		    R_ISSUED_IN_FUTURE, "%s for %s is dated in the future",
+		    proto_rec_type_name(rec->type), c->sub);
+	rc = proto_record_hash(rec, hash);
+	if (rc != 0)
+		return mrx_diag_set(diag, rc, MRX_DIAG_NO_OFFSET, R_MALFORMED,
+		    "cannot hash the record");
+	return 0;
+}
+
+int
+proto_trust_status_info(const struct proto_trust *t, const char *issuer,
+    const char *uri, struct proto_status_info *out)
+{
+	const struct trust_status *ts;
+
+	assert(trust_check(t) && issuer != NULL && uri != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	ts = status_find(t, issuer, uri);
+	if (ts == NULL)
+		return MRX_ENOENT;
+	out->has_list = ts->has_list;
+	out->equivocating = ts->equivocating;
+	if (!ts->has_list)
+		return 0;
+	out->seq = ts->sl.seq;
+	memcpy(out->head, ts->sl.head, PROTO_HASH_LEN);
+	out->has_head = ts->sl.has_head;
+	out->size = ts->sl.size;
+	out->fresh_at = ts->fresh_at;
+	return 0;
+}
+
+const struct proto_status_list *
+proto_trust_status_list(const struct proto_trust *t, const char *issuer,
+    const char *uri)
+{
+	const struct trust_status *ts;
+
+	assert(trust_check(t) && issuer != NULL && uri != NULL);
+	ts = status_find(t, issuer, uri);
+	return ts != NULL && ts->has_list ? &ts->sl : NULL;
+}
+
+/* Where `kid` goes among the signers: its slot, a new one, or -1 (full). */
+static int
+signer_slot(const struct trust_status *ts, const uint8_t *kid)
+{
+	size_t i;
+
+	for (i = 0; i < ts->nsigners; i++)
+		if (memcmp(ts->signers[i].kid, kid, CRY_KID_LEN) == 0)
+			return (int)i;
+	return ts->nsigners < PROTO_TRUST_SIGNERS_MAX ? (int)ts->nsigners : -1;
+}
+
+/* Records that `kid` signed at `at` (slot from signer_slot()). */
+static void
+signer_note(struct trust_status *ts, int slot, const uint8_t *kid, int64_t at)
+{
+	struct trust_signer *s = &ts->signers[slot];
+
+	if ((size_t)slot == ts->nsigners) {
+		memcpy(s->kid, kid, CRY_KID_LEN);
+		s->at = at;
+		ts->nsigners++;
+	} else if (at > s->at) {
+		s->at = at;
+	}
+}
+
+int
+proto_trust_apply_delta(struct proto_trust *t, const char *issuer,
+    const char *uri, const struct proto_status_delta *d,
+    const uint8_t head[PROTO_HASH_LEN], const uint8_t *kid)
+{
+	struct trust_status *ts;
+	int slot, rc;
+
+	assert(trust_check(t) && issuer != NULL && uri != NULL && d != NULL &&
+	    head != NULL && kid != NULL);
+	ts = status_find(t, issuer, uri);
+	if (ts == NULL || !ts->has_list)
+		return MRX_ENOENT;
+	if (ts->equivocating || !ts->sl.has_head)
+		return MRX_ESTATE;
+	if (ts->sl.seq == UINT64_MAX || d->seq != ts->sl.seq + 1)
+		return MRX_ERANGE;
+	if (strcmp(d->c.iss, issuer) != 0 || strcmp(d->c.sub, uri) != 0 ||
+	    memcmp(d->prev, ts->sl.head, PROTO_HASH_LEN) != 0)
+		return MRX_EINVAL;
+	slot = signer_slot(ts, kid);
+	if (slot < 0)
+		return MRX_ENOSPC;
+	/* all or nothing: the last step that can fail */
+	rc = proto_status_apply(&ts->sl, d->changes, d->nchanges);
+	if (rc != 0)
+		return rc;
+	ts->sl.seq = d->seq;
+	memcpy(ts->sl.head, head, PROTO_HASH_LEN);
+	ts->sl.c.iat = d->c.iat;
+	ts->has_hash = false;
+	if (d->c.iat > ts->fresh_at)
+		ts->fresh_at = d->c.iat;
+	signer_note(ts, slot, kid, d->c.iat);
+	return 0;
+}
+
+int
+proto_trust_fresh(struct proto_trust *t, const char *issuer, const char *uri,
+    int64_t iat, const uint8_t *kid)
+{
+	struct trust_status *ts;
+	int slot;
+
+	assert(trust_check(t) && issuer != NULL && uri != NULL && kid != NULL);
+	ts = status_find(t, issuer, uri);
+	if (ts == NULL || !ts->has_list)
+		return MRX_ENOENT;
+	slot = signer_slot(ts, kid);
+	if (slot < 0)
+		return MRX_ENOSPC;
+	if (iat > ts->fresh_at)
+		ts->fresh_at = iat;
+	signer_note(ts, slot, kid, iat);
+	return 0;
+}
+
+int
+proto_trust_mark_equivocation(struct proto_trust *t, const char *issuer,
+    const char *uri)
+{
+	struct trust_status *ts;
+
+	assert(trust_check(t));
+	if (issuer == NULL || uri == NULL || !proto_id_valid(issuer) ||
+	    uri[0] == '\0' || strnlen(uri, PROTO_URI_MAX + 1) > PROTO_URI_MAX)
+		return MRX_EINVAL;
+	ts = status_find(t, issuer, uri);
+	if (ts == NULL)
+		ts = status_new(t, issuer, uri);
+	if (ts == NULL)
+		return MRX_ENOSPC;
+	ts->equivocating = true;
+	return 0;
 }
 
 /* ---- decisions ---- */
@@ -758,6 +1038,7 @@ status_source(struct dcx *x, const struct proto_claims *c,
 	const struct trust_status *ts;
 	const struct trust_deleg *d, *near;
 	const char *rwhy;
+	size_t i;
 
 	if (own != NULL) {
 		*age_s = 0;
@@ -772,23 +1053,30 @@ status_source(struct dcx *x, const struct proto_claims *c,
 		    "cannot be checked", sref->uri, c->iss, what);
 		return NULL;
 	}
-	/* the list's signing key may have been revoked since it was added */
-	d = deleg_find(x->t, ts->issuer, ts->kid, CRY_KID_LEN, ts->sl.c.iat,
-	    &rwhy, &near);
-	if (d == NULL) {
-		reason(x, PROTO_INDETERMINATE, prefix, R_STATUS_MISSING, "the "
-		    "status list %s was signed by a key that is no longer "
-		    "trusted (%s)", sref->uri, rwhy);
-		return NULL;
+	/* a key the list depends on may have been revoked since */
+	for (i = 0; i < ts->nsigners; i++) {
+		d = deleg_find(x->t, ts->issuer, ts->signers[i].kid,
+		    CRY_KID_LEN, ts->signers[i].at, &rwhy, &near);
+		if (d == NULL) {
+			reason(x, PROTO_INDETERMINATE, prefix, R_STATUS_MISSING,
+			    "the status list %s was signed by a key that is no "
+			    "longer trusted (%s)", sref->uri, rwhy);
+			return NULL;
+		}
 	}
 	if (ts->equivocating) {
 		reason(x, PROTO_INDETERMINATE, prefix, R_STATUS_EQUIVOCATION,
-		    "%s published two different status lists %s with "
-		    "sequence %llu", c->iss, sref->uri,
-		    (unsigned long long)ts->sl.seq);
+		    "%s signed two different states of status list %s with "
+		    "one sequence number", c->iss, sref->uri);
 		return NULL;
 	}
-	*age_s = x->req->now - ts->sl.c.iat;
+	if (!ts->has_list) {
+		reason(x, PROTO_INDETERMINATE, prefix, R_STATUS_MISSING, "no "
+		    "status list %s from %s is known, so the %s's status "
+		    "cannot be checked", sref->uri, c->iss, what);
+		return NULL;
+	}
+	*age_s = x->req->now - ts->fresh_at;
 	return &ts->sl;
 }
 

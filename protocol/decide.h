@@ -25,7 +25,10 @@
  * time: the record's iat must lie in the delegation's window and before any
  * revocation of the signing key. Status freshness is judged against
  * `req->now`, the verifier's clock, since it measures how current the
- * verifier's knowledge is; the node passes the same value for both.
+ * verifier's knowledge is; the node passes the same value for both. A
+ * signed list's age is now minus its freshness time: the latest iat of the
+ * list itself, of the feed deltas applied to it and of the checkpoints that
+ * confirmed it (proto_trust_apply_delta, proto_trust_fresh).
  *
  * Pure: no I/O, no clock, no allocation in proto_decide(). Deterministic:
  * every table is an array searched in insertion order.
@@ -47,6 +50,7 @@
 #define PROTO_TRUST_STATUS_MAX 1024
 #define PROTO_TRUST_AGREEMENTS_MAX 256
 #define PROTO_TRUST_OWN_STATUS_MAX 256	/* live lists of the node itself */
+#define PROTO_TRUST_SIGNERS_MAX 4	/* keys behind one held status list */
 #define PROTO_REASONS_MAX 8
 #define PROTO_CODE_MAX 31
 #define PROTO_MESSAGE_MAX 255
@@ -136,10 +140,109 @@ int proto_trust_add_root(struct proto_trust *t, const char *id,
  * lists and agreements). `now` bounds iat (a record from the future beyond
  * the skew is refused). A status list older than one held for the same uri
  * is ignored (returns 0); a different list with the same seq is kept as
- * equivocation evidence and marks that uri as equivocating.
+ * equivocation evidence and marks that uri as equivocating. When the state
+ * held at that seq was reached by applying deltas (so no list record of it
+ * exists), a list with the same seq is different when its head or its
+ * entries differ.
  */
 int proto_trust_add(struct proto_trust *t, const uint8_t *rec, size_t len,
     int64_t now, int64_t skew_s, struct mrx_diag *diag);
+
+/*
+ * As proto_trust_add(), for a record already decoded with
+ * proto_record_decode(): its envelope views point into bytes that must
+ * stay alive for the call. The store may take heap parts of `rec` over;
+ * call proto_record_fini() after, whatever the outcome. The signature is
+ * verified again: nothing enters the store unchecked.
+ */
+int proto_trust_add_record(struct proto_trust *t, struct proto_record *rec,
+    int64_t now, int64_t skew_s, struct mrx_diag *diag);
+
+/*
+ * Checks a record from an issuer's feed (a status list, status delta or
+ * checkpoint) without adding anything: strict decode, the signing key (by
+ * kid) delegated to the record's iss by a trusted root, in force at its
+ * iat and not revoked, the signature (skipped when `signature_verified`:
+ * the caller verified these exact bytes with that key before), and iat no
+ * later than now + skew_s. On success `rec` holds the decoded record
+ * (views into `bytes`) and `hash` its record hash; call
+ * proto_record_fini() after, also on failure. On refusal the diag field
+ * is the reason code: "malformed", "wrong-type", "unknown-issuer",
+ * "unknown-key", "outside-delegation", "key-revoked", "bad-signature",
+ * "unsupported-alg" or "issued-in-future".
+ */
+int proto_trust_verify_feed(const struct proto_trust *t, const uint8_t *bytes,
+    size_t len, int64_t now, int64_t skew_s, bool signature_verified,
+    struct proto_record *rec, uint8_t hash[PROTO_HASH_LEN],
+    struct mrx_diag *diag);
+
+/* What the store holds of one signed status list. */
+struct proto_status_info {
+	bool has_list;			/* false: only marked equivocating */
+	uint64_t seq;			/* sequence of the state held */
+	uint8_t head[PROTO_HASH_LEN];	/* record hash of the delta at seq */
+	bool has_head;
+	uint32_t size;			/* entries */
+	int64_t fresh_at;		/* see proto_trust_fresh() */
+	bool equivocating;
+};
+
+/*
+ * The state held for `issuer`'s signed list at `uri` (not an own list):
+ * 0, or MRX_ENOENT when the store has nothing for it.
+ */
+int proto_trust_status_info(const struct proto_trust *t, const char *issuer,
+    const char *uri, struct proto_status_info *out);
+
+/*
+ * The signed list held for (issuer, uri), or NULL. It belongs to the store
+ * and is valid until the next call that changes the store.
+ */
+const struct proto_status_list *proto_trust_status_list(
+    const struct proto_trust *t, const char *issuer, const char *uri);
+
+/*
+ * Applies a status delta, verified by the caller (proto_trust_verify_feed)
+ * and signed with the key `kid` (CRY_KID_LEN bytes), to the signed list
+ * held for (issuer, uri), in place: d->seq must be the held seq + 1 and
+ * d->prev the held head. All or nothing. Afterwards the list is at d->seq
+ * with head `head` (the delta's record hash), its iat is the delta's, and
+ * its freshness time at least that. The key joins the keys the held state
+ * depends on: should a root revoke it from a time at or before the
+ * delta's iat, decisions find the status missing.
+ * Returns 0; MRX_ENOENT when no list is held; MRX_ESTATE when the list is
+ * marked equivocating or has no head to chain to; MRX_ERANGE when d->seq
+ * is not the next; MRX_EINVAL when iss or sub differ or prev is not the
+ * head; MRX_ENOSPC over PROTO_TRUST_SIGNERS_MAX keys; an error of
+ * proto_status_apply() (an index beyond the list: MRX_ERANGE) or
+ * MRX_ENOMEM. The list is unchanged on error.
+ */
+int proto_trust_apply_delta(struct proto_trust *t, const char *issuer,
+    const char *uri, const struct proto_status_delta *d,
+    const uint8_t head[PROTO_HASH_LEN], const uint8_t *kid);
+
+/*
+ * A checkpoint signed at `iat` with the key `kid` vouched that the list
+ * held for (issuer, uri) is current: its freshness time becomes the later
+ * of what it was and iat. A decision measures status age as now minus the
+ * freshness time, which is the latest iat of the list, of the deltas
+ * applied to it and of the checkpoints that matched it. The caller checks
+ * that the checkpoint's seq and head are the held ones. 0; MRX_ENOENT when
+ * no list is held; MRX_ENOSPC over PROTO_TRUST_SIGNERS_MAX keys.
+ */
+int proto_trust_fresh(struct proto_trust *t, const char *issuer,
+    const char *uri, int64_t iat, const uint8_t *kid);
+
+/*
+ * Marks (issuer, uri) as equivocating, for good: the issuer signed two
+ * records that cannot both be true (two deltas with one seq, a checkpoint
+ * or a delta contradicting the head). Decisions on it are indeterminate
+ * with `status-equivocation`. Works whether or not a list is held.
+ * 0; MRX_EINVAL for an invalid issuer or uri; MRX_ENOSPC when a new entry
+ * is needed and the store holds PROTO_TRUST_STATUS_MAX.
+ */
+int proto_trust_mark_equivocation(struct proto_trust *t, const char *issuer,
+    const char *uri);
 
 /*
  * Registers a live status list that the caller owns and keeps current (a

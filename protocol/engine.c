@@ -26,6 +26,16 @@
  *  - the verified-signature cache is a ring of SHA-256 hashes in insertion
  *    order (the oldest evicted first) indexed by an open-addressed table
  *    with backward-shift deletion.
+ *  - an own list's signed status-list record is cached beside it (rec) and
+ *    is current while rec_seq equals the list's seq.
+ *  - subs[0..nsubs) are the foreign feeds followed, sorted by (issuer,
+ *    uri). The held state itself is the trust store's signed list; a sub
+ *    keeps the records needed to judge what arrives next: hist, the last
+ *    ENG_SUB_HISTORY deltas applied, and base, the last list installed
+ *    (both to tell a duplicate from equivocation and to produce evidence),
+ *    and pend, deltas that arrived ahead of a gap, in seq order. A
+ *    distrusted sub (it equivocated) holds nothing pending and takes
+ *    nothing more. An empty sub behaves exactly as no sub.
  *
  * Determinism: randomness is derived from ev->rnd only, as SHA-256(rnd ||
  * label || counter), so a seeded simulator replays byte for byte. No table
@@ -49,7 +59,9 @@
 #define ENG_WATCH_SLOTS_MIN 1024
 #define ENG_FEEDS_MIN 16
 #define ENG_ISSUE_ACTIONS 4	/* record, list, audit, reply */
-#define ENG_STATUS_ACTIONS 3	/* list, audit, reply (+2 per watch) */
+#define ENG_STATUS_ACTIONS 4	/* list, audit, publish, reply (+2 per
+				 * watch) */
+#define ENG_FEED_ACTIONS 4	/* evidence, alert, audit, catch-up */
 #define ENG_VERIFY_ACTIONS 3	/* watch, audit, reply */
 #define ENG_YEAR_S (365LL * 86400)
 
@@ -57,12 +69,51 @@ _Static_assert(ENG_LISTS_MAX <= PROTO_TRUST_OWN_STATUS_MAX,
     "every own list can be registered in the trust store");
 _Static_assert(ENG_STATUS_ACTIONS + 2 * ENG_WATCHES_PER_ENTRY_MAX <=
     ENG_ACTIONS_MAX, "a status change fits one action buffer");
+_Static_assert(ENG_FEED_ACTIONS + 2 * PROTO_CHANGES_MAX *
+    ENG_WATCHES_PER_ENTRY_MAX <= ENG_ACTIONS_MAX,
+    "the alerts of one feed delta fit one action buffer");
+_Static_assert(ENG_FEED_ACTIONS + 2 * ENG_LIST_ALERTS_MAX <= ENG_ACTIONS_MAX,
+    "the alerts of one list install fit one action buffer");
+_Static_assert(ENG_LISTS_MAX <= ENG_ACTIONS_MAX,
+    "a checkpoint of every own list fits one action buffer");
+_Static_assert(2 * ENG_WITNESS_MAX <= ENG_ARENA_BYTES,
+    "both records of an evidence fit one arena");
+_Static_assert(PROTO_RECORD_MAX <= ENG_WITNESS_MAX,
+    "every delta and checkpoint is kept as evidence");
 
 /* One of this issuer's own status lists. */
 struct eng_list {
 	struct proto_status_list sl;	/* entries, seq, head; iss, uri */
 	uint8_t *alloc;			/* allocation bitmap, size / 8 bytes */
 	uint32_t nalloc;		/* bits set in alloc */
+	uint8_t *rec;			/* signed status-list record, or NULL */
+	size_t rec_len;
+	uint64_t rec_seq;		/* the seq rec was signed at */
+};
+
+/* A record whose bytes a feed keeps: a delta, or a whole list. */
+struct eng_held {
+	uint64_t seq;
+	uint8_t hash[PROTO_HASH_LEN];	/* its record hash */
+	uint8_t *bytes;			/* owned; NULL when not retained */
+	size_t len;
+};
+
+/* A foreign feed followed: the records of one (issuer, uri). */
+struct eng_sub {
+	char issuer[PROTO_ID_MAX + 1];
+	char uri[PROTO_URI_MAX + 1];
+	struct eng_held hist[ENG_SUB_HISTORY];	/* applied, seq ascending */
+	size_t nhist;
+	struct eng_held pend[ENG_SUB_PENDING_MAX]; /* ahead of a gap,
+						 * seq ascending */
+	size_t npend;
+	struct eng_held base;		/* last list installed (seq 0: none;
+					 * bytes NULL over ENG_WITNESS_MAX) */
+	bool distrusted;		/* equivocated: takes nothing more */
+	bool cu_sent;			/* a catch-up was asked */
+	uint64_t cu_from;		/* from that seq */
+	int64_t cu_at;			/* at that time */
 };
 
 /* A watched (issuer, uri): watches name it by id (index + 1). */
@@ -108,7 +159,12 @@ struct engine {
 	size_t nlists;
 	struct eng_watches w;
 	struct eng_vcache *vc;		/* owned; mutable through const */
-	struct eng_stats st;		/* counters (watches, lists: derived) */
+	struct eng_sub **subs;		/* owned, sorted by (issuer, uri) */
+	size_t nsubs, subs_cap;
+	int64_t cp_last;		/* time of the last checkpoint round */
+	bool cp_done;			/* a round has been made */
+	struct eng_stats st;		/* counters (watches, lists, feeds:
+					 * derived) */
 };
 
 /* An error reply in the making. */
@@ -296,6 +352,20 @@ emit_error(struct eng_actions *out, const struct eng_event *ev,
 	strbuf(r->err_field, sizeof(r->err_field), er->field);
 	strbuf(r->err_message, sizeof(r->err_message), er->msg);
 	return 0;
+}
+
+static void
+emit_publish(struct eng_actions *out, const struct eng_event *ev,
+    enum proto_rec_type type, const char *uri, uint64_t seq,
+    const uint8_t *bytes, size_t len)
+{
+	struct eng_publish *p = &emit(out, ENG_ACT_PUBLISH, ev)->u.pub;
+
+	p->type = type;
+	strbuf(p->uri, sizeof(p->uri), uri);
+	p->seq = seq;
+	p->bytes = bytes;
+	p->len = len;
 }
 
 static int
@@ -779,6 +849,7 @@ list_free(struct eng_list *l)
 {
 	proto_status_list_fini(&l->sl);
 	free(l->alloc);
+	free(l->rec);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -1381,6 +1452,7 @@ emit_alert(const struct engine *e, const struct eng_event *ev,
 
 	memcpy(al->cti, cg->ctis[i], PROTO_CTI_LEN);
 	strbuf(al->issuer, sizeof(al->issuer), e->cfg.id);
+	strbuf(al->uri, sizeof(al->uri), cg->list->sl.c.sub);
 	al->status = (enum proto_status)cg->ch.status;
 	al->reason = (enum proto_reason)cg->ch.reason;
 	al->seq = cg->seq;
@@ -1424,6 +1496,8 @@ emit_status(const struct engine *e, const struct eng_event *ev,
 	au->seq = cg->seq;
 	for (i = 0; i < cg->nw; i++)
 		emit_alert(e, ev, cg, i, out);
+	emit_publish(out, ev, PROTO_REC_STATUS_DELTA, cg->list->sl.c.sub,
+	    cg->seq, cg->bytes, cg->len);
 	reply_status(out, ev, rq->status, cg->seq);
 }
 
@@ -1486,6 +1560,7 @@ on_set_status(struct engine *e, const struct eng_event *ev,
 	(void)arena_take(out, cg.len, 1);
 	e->st.status_changes++;
 	e->st.alerts += cg.nw;
+	e->st.published++;
 	emit_status(e, ev, &cg, out);
 	return 0;
 }
@@ -1640,6 +1715,1102 @@ on_verify(struct engine *e, const struct eng_event *ev,
 	return 0;
 }
 
+/* ---- feeds: the publisher ---- */
+
+/* Signs a checkpoint of own list n into the arena (taken). */
+static int
+checkpoint_sign(const struct engine *e, const struct eng_event *ev, size_t n,
+    struct eng_actions *out, const uint8_t **bytes, size_t *len)
+{
+	const struct eng_list *l = &e->lists[n];
+	struct proto_record rec;
+	struct proto_checkpoint *cp = &rec.u.cp;
+	uint8_t h[CRY_SHA256_LEN], *buf;
+	size_t cap;
+	int rc;
+
+	rc = derive(ev->rnd, "mrx checkpoint cti", (uint32_t)n, h);
+	if (rc != 0)
+		return rc;
+	memset(&rec, 0, sizeof(rec));
+	rec.type = PROTO_REC_CHECKPOINT;
+	strbuf(cp->c.iss, sizeof(cp->c.iss), e->cfg.id);
+	strbuf(cp->c.sub, sizeof(cp->c.sub), l->sl.c.sub);
+	cp->c.iat = ev->now;
+	memcpy(cp->c.cti, h, PROTO_CTI_LEN);
+	cp->seq = l->sl.seq;
+	memcpy(cp->head, l->sl.head, PROTO_HASH_LEN);
+	buf = arena_free(out, &cap);
+	rc = proto_record_sign(&rec, e->cfg.key, buf, cap, len, NULL);
+	if (rc != 0)
+		return rc;
+	*bytes = arena_take(out, *len, 1);
+	return 0;
+}
+
+/*
+ * A checkpoint of every own list that has changed, once per interval, all
+ * or none: on a shortage the buffer is put back as it was.
+ */
+static int
+tick_checkpoints(struct engine *e, const struct eng_event *ev,
+    struct eng_actions *out)
+{
+	size_t i, n = 0, n0 = out->n, used0 = out->arena_used, len;
+	const uint8_t *b;
+	int rc;
+
+	if (e->cfg.checkpoint_interval_s == 0 || (e->cp_done &&
+	    ev->now - e->cp_last < e->cfg.checkpoint_interval_s))
+		return 0;
+	for (i = 0; i < e->nlists; i++)
+		n += e->lists[i].sl.seq > 0;
+	if (n == 0)
+		return 0;
+	if (!room(out, n))
+		return MRX_ENOSPC;
+	for (i = 0; i < e->nlists; i++) {
+		if (e->lists[i].sl.seq == 0)
+			continue;
+		rc = checkpoint_sign(e, ev, i, out, &b, &len);
+		if (rc != 0) {
+			out->n = n0;
+			out->arena_used = used0;
+			return rc;
+		}
+		emit_publish(out, ev, PROTO_REC_CHECKPOINT,
+		    e->lists[i].sl.c.sub, e->lists[i].sl.seq, b, len);
+	}
+	e->cp_last = ev->now;
+	e->cp_done = true;
+	e->st.checkpoints += n;
+	e->st.published += n;
+	return 0;
+}
+
+/*
+ * Signs own list l as a status-list record. The cti is derived from the
+ * list's own and the seq, and iat is the time of the last change, so the
+ * payload is a function of the list's state: signing it again after a
+ * restart gives the same record hash.
+ */
+static int
+list_sign(struct engine *e, struct eng_list *l)
+{
+	struct proto_record rec;
+	uint8_t in[PROTO_CTI_LEN + 8 + 16], h[CRY_SHA256_LEN], *buf, *p;
+	size_t len;
+	int i, rc;
+
+	memcpy(in, l->sl.c.cti, PROTO_CTI_LEN);
+	for (i = 0; i < 8; i++)
+		in[PROTO_CTI_LEN + i] = (uint8_t)(l->sl.seq >> (56 - 8 * i));
+	memcpy(in + PROTO_CTI_LEN + 8, "mrx list record.", 16);
+	rc = cry_sha256(in, sizeof(in), h);
+	if (rc != 0)
+		return rc;
+	memset(&rec, 0, sizeof(rec));
+	rec.type = PROTO_REC_STATUS_LIST;
+	rec.u.sl = l->sl;		/* a view: never finalised */
+	memcpy(rec.u.sl.c.cti, h, PROTO_CTI_LEN);
+	buf = malloc(PROTO_STATUS_LIST_MAX);
+	if (buf == NULL)
+		return MRX_ENOMEM;
+	rc = proto_record_sign(&rec, e->cfg.key, buf, PROTO_STATUS_LIST_MAX,
+	    &len, NULL);
+	if (rc != 0) {
+		free(buf);
+		return rc;
+	}
+	p = realloc(buf, len);
+	if (p != NULL)
+		buf = p;
+	free(l->rec);
+	l->rec = buf;
+	l->rec_len = len;
+	l->rec_seq = l->sl.seq;
+	e->st.lists_signed++;
+	return 0;
+}
+
+int
+eng_list_record(struct engine *e, const char *uri, const uint8_t **rec,
+    size_t *len, uint64_t *seq)
+{
+	struct eng_list *l;
+	size_t n;
+	int rc;
+
+	assert(e != NULL && rec != NULL && len != NULL);
+	n = uri != NULL && strnlen(uri, PROTO_URI_MAX + 1) <= PROTO_URI_MAX ?
+	    list_find(e, uri) : SIZE_MAX;
+	if (n == SIZE_MAX)
+		return MRX_ENOENT;
+	l = &e->lists[n];
+	if (l->sl.seq == 0)
+		return MRX_ESTATE;
+	if (l->rec == NULL || l->rec_seq != l->sl.seq) {
+		rc = list_sign(e, l);
+		if (rc != 0)
+			return rc;
+	}
+	*rec = l->rec;
+	*len = l->rec_len;
+	if (seq != NULL)
+		*seq = l->sl.seq;
+	return 0;
+}
+
+static int
+on_catchup_request(struct engine *e, const struct eng_event *ev,
+    struct eng_actions *out)
+{
+	const struct eng_catchup_request *rq = &ev->u.cu;
+	struct eng_reply *r;
+	struct eng_err er;
+	uint64_t max, seq, to;
+	size_t n;
+
+	if (!room(out, 1))
+		return MRX_ENOSPC;
+	if (e->cfg.role != ENG_ROLE_ISSUER)
+		return reply_role(e, ev, out, "serve catch-ups");
+	n = terminated(rq->uri, sizeof(rq->uri)) ? list_find(e, rq->uri) :
+	    SIZE_MAX;
+	if (n == SIZE_MAX) {
+		eng_fail(&er, ENG_NOT_FOUND, "not-found", "uri", "%.*s is not "
+		    "a status list of this issuer", PROTO_URI_MAX, rq->uri);
+		return emit_error(out, ev, &er);
+	}
+	if (rq->from_seq == 0) {
+		eng_fail(&er, ENG_BAD_REQUEST, "invalid-value", "from_seq",
+		    "a catch-up starts at seq 1; a peer that holds no list "
+		    "fetches the whole list");
+		return emit_error(out, ev, &er);
+	}
+	max = rq->max == 0 ? ENG_CATCHUP_DEFAULT : rq->max;
+	if (max > ENG_CATCHUP_MAX)
+		max = ENG_CATCHUP_MAX;
+	seq = e->lists[n].sl.seq;
+	if (rq->from_seq > seq)
+		to = rq->from_seq - 1;	/* nothing newer */
+	else
+		to = seq - rq->from_seq >= max ? rq->from_seq + max - 1 : seq;
+	r = emit_reply(out, ev, ENG_OK);
+	strbuf(r->ref.uri, sizeof(r->ref.uri), rq->uri);
+	r->seq = seq;
+	r->from_seq = rq->from_seq;
+	r->to_seq = to;
+	e->st.catchup_requests++;
+	return 0;
+}
+
+/* ---- feeds: the subscriber ---- */
+
+static const char *const feed_why_names[ENG_FEED_WHY_COUNT] = {
+	[ENG_FEED_MALFORMED] = "malformed",
+	[ENG_FEED_WRONG_TYPE] = "wrong-type",
+	[ENG_FEED_UNKNOWN_ISSUER] = "unknown-issuer",
+	[ENG_FEED_UNKNOWN_KEY] = "unknown-key",
+	[ENG_FEED_OUTSIDE_DELEGATION] = "outside-delegation",
+	[ENG_FEED_KEY_REVOKED] = "key-revoked",
+	[ENG_FEED_BAD_SIGNATURE] = "bad-signature",
+	[ENG_FEED_FUTURE] = "issued-in-future",
+	[ENG_FEED_OWN] = "own-feed",
+	[ENG_FEED_INCONSISTENT] = "inconsistent",
+	[ENG_FEED_DISTRUSTED] = "distrusted",
+	[ENG_FEED_CAPACITY] = "capacity",
+};
+
+const char *
+eng_feed_why_name(enum eng_feed_why w)
+{
+	if ((unsigned)w >= ENG_FEED_WHY_COUNT)
+		return "unknown";
+	return feed_why_names[w];
+}
+
+/* The refusal a trust-store reason code stands for. */
+static enum eng_feed_why
+feed_why(const char *code)
+{
+	size_t i;
+
+	if (strcmp(code, "unsupported-alg") == 0)
+		return ENG_FEED_BAD_SIGNATURE;
+	for (i = 0; i < ENG_FEED_WHY_COUNT; i++)
+		if (strcmp(code, feed_why_names[i]) == 0)
+			return (enum eng_feed_why)i;
+	return ENG_FEED_INCONSISTENT;
+}
+
+static void
+held_free(struct eng_held *h)
+{
+	free(h->bytes);
+	memset(h, 0, sizeof(*h));
+}
+
+/* Fills h with a copy of bytes (NULL keeps none). MRX_ENOMEM. */
+static int
+held_make(struct eng_held *h, uint64_t seq, const uint8_t *hash,
+    const uint8_t *bytes, size_t len)
+{
+	memset(h, 0, sizeof(*h));
+	h->seq = seq;
+	memcpy(h->hash, hash, PROTO_HASH_LEN);
+	if (bytes == NULL)
+		return 0;
+	h->bytes = malloc(len);
+	if (h->bytes == NULL)
+		return MRX_ENOMEM;
+	memcpy(h->bytes, bytes, len);
+	h->len = len;
+	return 0;
+}
+
+static void
+sub_free(struct eng_sub *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nhist; i++)
+		held_free(&s->hist[i]);
+	for (i = 0; i < s->npend; i++)
+		held_free(&s->pend[i]);
+	held_free(&s->base);
+	free(s);
+}
+
+static int
+sub_cmp(const struct eng_sub *s, const char *issuer, const char *uri)
+{
+	int c = strcmp(s->issuer, issuer);
+
+	return c != 0 ? c : strcmp(s->uri, uri);
+}
+
+/* The sub of (issuer, uri), or NULL; *pos gets its place in subs. */
+static struct eng_sub *
+sub_find(const struct engine *e, const char *issuer, const char *uri,
+    size_t *pos)
+{
+	size_t lo = 0, hi = e->nsubs, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = sub_cmp(e->subs[mid], issuer, uri);
+		if (c == 0) {
+			*pos = mid;
+			return e->subs[mid];
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return NULL;
+}
+
+/* The sub of (issuer, uri), made empty if new. MRX_ENOSPC, MRX_ENOMEM. */
+static int
+sub_get(struct engine *e, const char *issuer, const char *uri,
+    struct eng_sub **out)
+{
+	struct eng_sub **a, *s;
+	size_t pos, cap;
+
+	*out = sub_find(e, issuer, uri, &pos);
+	if (*out != NULL)
+		return 0;
+	if (e->nsubs == ENG_SUBS_MAX)
+		return MRX_ENOSPC;
+	if (e->nsubs == e->subs_cap) {
+		cap = e->subs_cap == 0 ? ENG_FEEDS_MIN : 2 * e->subs_cap;
+		if (cap > ENG_SUBS_MAX)
+			cap = ENG_SUBS_MAX;
+		a = realloc(e->subs, cap * sizeof(*a));
+		if (a == NULL)
+			return MRX_ENOMEM;
+		e->subs = a;
+		e->subs_cap = cap;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return MRX_ENOMEM;
+	strbuf(s->issuer, sizeof(s->issuer), issuer);
+	strbuf(s->uri, sizeof(s->uri), uri);
+	memmove(&e->subs[pos + 1], &e->subs[pos],
+	    (e->nsubs - pos) * sizeof(*e->subs));
+	e->subs[pos] = s;
+	e->nsubs++;
+	*out = s;
+	return 0;
+}
+
+static bool
+held_sorted(const struct eng_held *h, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (h[i - 1].seq >= h[i].seq)
+			return false;
+	return true;
+}
+
+static bool
+subs_ok(const struct engine *e)
+{
+	const struct eng_sub *s;
+	size_t i;
+
+	for (i = 0; i < e->nsubs; i++) {
+		s = e->subs[i];
+		if (s == NULL || (i > 0 && sub_cmp(e->subs[i - 1], s->issuer,
+		    s->uri) >= 0) || s->nhist > ENG_SUB_HISTORY ||
+		    s->npend > ENG_SUB_PENDING_MAX ||
+		    !held_sorted(s->hist, s->nhist) ||
+		    !held_sorted(s->pend, s->npend) ||
+		    (s->distrusted && s->npend != 0))
+			return false;
+	}
+	return true;
+}
+
+/* One alert a feed record raises: a watched record whose status changed. */
+struct feed_alert {
+	uint8_t cti[PROTO_CTI_LEN];
+	uint8_t status;			/* enum proto_status */
+	uint8_t reason;			/* enum proto_reason */
+};
+
+struct feed_alerts {
+	struct feed_alert *a;		/* heap, cap entries */
+	size_t n, cap;
+	uint64_t dropped;		/* beyond cap */
+};
+
+/* What one feed event works on. */
+struct feed {
+	struct engine *e;
+	const struct eng_event *ev;
+	struct eng_actions *out;
+	struct eng_sub *sub;
+	struct proto_status_info in;	/* the state held; has_list false
+					 * when none */
+};
+
+static void
+feed_refuse(struct engine *e, enum eng_feed_why why)
+{
+	e->st.feed_refused[why]++;
+}
+
+static void
+feed_reload(struct feed *f)
+{
+	if (proto_trust_status_info(f->e->trust, f->sub->issuer, f->sub->uri,
+	    &f->in) != 0)
+		memset(&f->in, 0, sizeof(f->in));
+}
+
+/* Adds the alerts for entry idx going from `was` to `now_st`. */
+static void
+alerts_entry(const struct feed *f, struct feed_alerts *al, uint32_t idx,
+    enum proto_status was, enum proto_status now_st, enum proto_reason why)
+{
+	uint8_t ctis[ENG_WATCHES_PER_ENTRY_MAX][PROTO_CTI_LEN];
+	size_t i, n;
+
+	if (was == now_st)
+		return;
+	n = watch_list(&f->e->w, f->sub->issuer, f->sub->uri, idx, ctis);
+	for (i = 0; i < n; i++) {
+		if (al->n == al->cap) {
+			al->dropped++;
+			continue;
+		}
+		memcpy(al->a[al->n].cti, ctis[i], PROTO_CTI_LEN);
+		al->a[al->n].status = (uint8_t)now_st;
+		al->a[al->n].reason = (uint8_t)why;
+		al->n++;
+	}
+}
+
+static int
+alerts_init(struct feed_alerts *al, size_t cap)
+{
+	memset(al, 0, sizeof(*al));
+	al->a = malloc(cap * sizeof(*al->a));
+	if (al->a == NULL)
+		return MRX_ENOMEM;
+	al->cap = cap;
+	return 0;
+}
+
+/* Status of idx in a held list (valid when there is none or beyond it). */
+static enum proto_status
+held_status(const struct proto_status_list *sl, uint32_t idx)
+{
+	enum proto_status st = PROTO_STATUS_VALID;
+
+	if (sl != NULL && proto_status_get(sl, idx, &st, NULL) != 0)
+		st = PROTO_STATUS_VALID;
+	return st;
+}
+
+/* The alerts a delta raises on the list held. */
+static void
+alerts_delta(const struct feed *f, const struct proto_status_delta *d,
+    struct feed_alerts *al)
+{
+	const struct proto_status_list *sl = proto_trust_status_list(
+	    f->e->trust, f->sub->issuer, f->sub->uri);
+	const struct proto_status_change *ch;
+	size_t i;
+
+	for (i = 0; i < d->nchanges; i++) {
+		ch = &d->changes[i];
+		alerts_entry(f, al, ch->idx, held_status(sl, ch->idx),
+		    (enum proto_status)ch->status,
+		    (enum proto_reason)ch->reason);
+	}
+}
+
+/*
+ * The alerts a whole list raises against the list held (or an all-valid
+ * one): only entries that are not valid in one of them can differ, and
+ * both lists name exactly those in their sorted reasons.
+ */
+static void
+alerts_list(const struct feed *f, const struct proto_status_list *nl,
+    struct feed_alerts *al)
+{
+	const struct proto_status_list *ol = proto_trust_status_list(
+	    f->e->trust, f->sub->issuer, f->sub->uri);
+	size_t i = 0, j = 0, no = ol != NULL ? ol->nreasons : 0;
+	enum proto_status st;
+	enum proto_reason why;
+	uint32_t idx;
+
+	while (i < no || j < nl->nreasons) {
+		if (j == nl->nreasons || (i < no &&
+		    ol->reasons[i].idx < nl->reasons[j].idx))
+			idx = ol->reasons[i++].idx;
+		else if (i == no || nl->reasons[j].idx < ol->reasons[i].idx)
+			idx = nl->reasons[j++].idx;
+		else {
+			idx = nl->reasons[j++].idx;
+			i++;
+		}
+		if (proto_status_get(nl, idx, &st, &why) != 0)
+			continue;
+		alerts_entry(f, al, idx, held_status(ol, idx), st, why);
+	}
+}
+
+static void
+emit_feed_alerts(struct feed *f, const struct feed_alerts *al, uint64_t seq)
+{
+	struct eng_alert *a;
+	struct eng_audit *au;
+	size_t i;
+
+	for (i = 0; i < al->n; i++) {
+		a = &emit(f->out, ENG_ACT_ALERT, f->ev)->u.alert;
+		a->kind = ENG_ALERT_STATUS;
+		memcpy(a->cti, al->a[i].cti, PROTO_CTI_LEN);
+		strbuf(a->issuer, sizeof(a->issuer), f->sub->issuer);
+		strbuf(a->uri, sizeof(a->uri), f->sub->uri);
+		a->status = (enum proto_status)al->a[i].status;
+		a->reason = (enum proto_reason)al->a[i].reason;
+		a->seq = seq;
+		a->time = f->ev->now;
+		au = &emit(f->out, ENG_ACT_AUDIT, f->ev)->u.audit;
+		au->kind = ENG_AUDIT_ALERT;
+		au->time = f->ev->now;
+		au->rec_type = PROTO_REC_CLEARANCE;
+		memcpy(au->cti, a->cti, PROTO_CTI_LEN);
+		au->has_cti = true;
+		au->status = a->status;
+		au->reason = a->reason;
+		au->seq = seq;
+	}
+	f->e->st.alerts += al->n;
+	f->e->st.alerts_dropped += al->dropped;
+}
+
+/* The record hash of the delta at `seq` as held, if known. */
+static bool
+expected_hash(const struct feed *f, uint64_t seq, uint8_t out[PROTO_HASH_LEN])
+{
+	const struct eng_sub *s = f->sub;
+	size_t i;
+
+	for (i = 0; i < s->nhist; i++)
+		if (s->hist[i].seq == seq) {
+			memcpy(out, s->hist[i].hash, PROTO_HASH_LEN);
+			return true;
+		}
+	if (f->in.has_list && f->in.has_head && seq == f->in.seq) {
+		memcpy(out, f->in.head, PROTO_HASH_LEN);
+		return true;
+	}
+	return false;
+}
+
+/* The record held that vouches for seq: the delta, else the list. */
+static const struct eng_held *
+witness(const struct eng_sub *s, uint64_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < s->nhist; i++)
+		if (s->hist[i].seq == seq)
+			return &s->hist[i];
+	if (s->base.bytes != NULL && s->base.seq == seq)
+		return &s->base;
+	return NULL;
+}
+
+static void
+pend_drop(struct eng_sub *s, size_t i)
+{
+	assert(i < s->npend);
+	held_free(&s->pend[i]);
+	memmove(&s->pend[i], &s->pend[i + 1],
+	    (s->npend - i - 1) * sizeof(*s->pend));
+	s->npend--;
+	memset(&s->pend[s->npend], 0, sizeof(*s->pend));
+}
+
+/* Copies record bytes into the arena (room checked); NULL for none. */
+static const uint8_t *
+arena_copy(struct eng_actions *out, const uint8_t *p, size_t n)
+{
+	uint8_t *d;
+
+	if (p == NULL)
+		return NULL;
+	d = arena_take(out, n, 1);
+	memcpy(d, p, n);
+	return d;
+}
+
+/*
+ * The issuer signed two records for seq that cannot both be true: `held`
+ * (a witness, may be NULL; held_hash is then what the state names) and
+ * the one just received. Keeps both, alerts, and distrusts the feed.
+ * Returns 1 (handled) or MRX_ENOSPC with nothing changed.
+ */
+static int
+equivocate(struct feed *f, uint64_t seq, const struct eng_held *held,
+    const uint8_t *held_hash, const uint8_t *got, size_t got_len,
+    const uint8_t *got_hash)
+{
+	const uint8_t *hb = held != NULL ? held->bytes : NULL;
+	size_t hl = hb != NULL ? held->len : 0, i;
+	struct eng_evidence *ev;
+	struct eng_alert *al;
+	struct eng_audit *au;
+
+	if (got_len > ENG_WITNESS_MAX)
+		got = NULL;
+	if (!room(f->out, 3) || !arena_room(f->out, hl + (got != NULL ?
+	    got_len : 0), 1))
+		return MRX_ENOSPC;
+	/* the records first: `got` may be a buffered delta freed below */
+	ev = &emit(f->out, ENG_ACT_PERSIST_EVIDENCE, f->ev)->u.evidence;
+	strbuf(ev->issuer, sizeof(ev->issuer), f->sub->issuer);
+	strbuf(ev->uri, sizeof(ev->uri), f->sub->uri);
+	ev->seq = seq;
+	ev->held = arena_copy(f->out, hb, hl);
+	ev->held_len = hl;
+	memcpy(ev->held_hash, held_hash, PROTO_HASH_LEN);
+	ev->got = arena_copy(f->out, got, got_len);
+	ev->got_len = got != NULL ? got_len : 0;
+	memcpy(ev->got_hash, got_hash, PROTO_HASH_LEN);
+	/*
+	 * Marking cannot fail while a list is held; without one it needs a
+	 * new entry, and a full store leaves the status missing, which
+	 * decides indeterminate all the same.
+	 */
+	(void)proto_trust_mark_equivocation(f->e->trust, f->sub->issuer,
+	    f->sub->uri);
+	f->sub->distrusted = true;
+	for (i = f->sub->npend; i > 0; i--)
+		pend_drop(f->sub, i - 1);
+	al = &emit(f->out, ENG_ACT_ALERT, f->ev)->u.alert;
+	al->kind = ENG_ALERT_EQUIVOCATION;
+	strbuf(al->issuer, sizeof(al->issuer), f->sub->issuer);
+	strbuf(al->uri, sizeof(al->uri), f->sub->uri);
+	al->seq = seq;
+	al->time = f->ev->now;
+	au = &emit(f->out, ENG_ACT_AUDIT, f->ev)->u.audit;
+	au->kind = ENG_AUDIT_ALERT;
+	au->time = f->ev->now;
+	au->seq = seq;
+	strbuf(au->codes, sizeof(au->codes), "status-equivocation");
+	f->e->st.feed_equivocations++;
+	f->e->st.alerts++;
+	feed_reload(f);
+	return 1;
+}
+
+/* The first seq missing: after the held one and the buffered run. */
+static uint64_t
+missing_from(const struct feed *f)
+{
+	uint64_t from;
+	size_t i;
+
+	if (!f->in.has_list || !f->in.has_head)
+		return 0;
+	from = f->in.seq + 1;
+	for (i = 0; i < f->sub->npend; i++)
+		if (f->sub->pend[i].seq == from)
+			from++;
+	return from;
+}
+
+/* Asks for a catch-up, unless the same one was asked within the retry
+ * time. Room for one action was checked on entry. */
+static void
+catchup(struct feed *f)
+{
+	struct eng_sub *s = f->sub;
+	struct eng_catchup *c;
+	uint64_t from = missing_from(f);
+
+	if (s->cu_sent && s->cu_from == from &&
+	    f->ev->now - s->cu_at < ENG_CATCHUP_RETRY_S)
+		return;
+	s->cu_sent = true;
+	s->cu_from = from;
+	s->cu_at = f->ev->now;
+	c = &emit(f->out, ENG_ACT_CATCHUP, f->ev)->u.catchup;
+	strbuf(c->issuer, sizeof(c->issuer), s->issuer);
+	strbuf(c->uri, sizeof(c->uri), s->uri);
+	c->from_seq = from;
+	f->e->st.feed_catchups++;
+}
+
+/*
+ * Applies delta `rec` (seq = held + 1), whose bytes are `bytes`. Returns
+ * 0 when applied, 1 when handled otherwise (equivocation, refusal), or
+ * MRX_ENOSPC / MRX_ENOMEM with nothing changed.
+ */
+static int
+apply_delta(struct feed *f, const struct proto_record *rec,
+    const uint8_t *bytes, size_t len, const uint8_t *hash)
+{
+	const struct proto_status_delta *d = &rec->u.sd;
+	struct eng_sub *s = f->sub;
+	struct feed_alerts al;
+	struct eng_held h;
+	int rc;
+
+	assert(f->in.has_list && f->in.has_head && d->seq == f->in.seq + 1);
+	if (memcmp(d->prev, f->in.head, PROTO_HASH_LEN) != 0)
+		return equivocate(f, f->in.seq, witness(s, f->in.seq),
+		    f->in.head, bytes, len, hash);
+	rc = alerts_init(&al, (size_t)PROTO_CHANGES_MAX *
+	    ENG_WATCHES_PER_ENTRY_MAX);
+	if (rc != 0)
+		return rc;
+	alerts_delta(f, d, &al);
+	if (!room(f->out, 2 * al.n)) {
+		free(al.a);
+		return MRX_ENOSPC;
+	}
+	rc = held_make(&h, d->seq, hash, bytes, len);
+	if (rc == 0)
+		rc = proto_trust_apply_delta(f->e->trust, s->issuer, s->uri, d,
+		    hash, rec->env.hdr.kid);
+	if (rc != 0) {
+		free(al.a);
+		held_free(&h);
+		if (rc == MRX_ENOMEM)
+			return rc;
+		feed_refuse(f->e, rc == MRX_ENOSPC ? ENG_FEED_CAPACITY :
+		    ENG_FEED_INCONSISTENT);
+		return 1;
+	}
+	if (s->nhist == ENG_SUB_HISTORY) {
+		held_free(&s->hist[0]);
+		memmove(&s->hist[0], &s->hist[1],
+		    (ENG_SUB_HISTORY - 1) * sizeof(*s->hist));
+		s->nhist--;
+	}
+	s->hist[s->nhist++] = h;
+	f->e->st.feed_deltas++;
+	feed_reload(f);
+	emit_feed_alerts(f, &al, d->seq);
+	free(al.a);
+	return 0;
+}
+
+/*
+ * Applies the buffered deltas that now follow the held state, in order,
+ * while the buffer has room; judges those a whole list overtook. Stops at
+ * the first gap or shortage: what is left waits for the next event.
+ */
+static void
+drain(struct feed *f)
+{
+	struct eng_sub *s = f->sub;
+	struct proto_record rec;
+	uint8_t want[PROTO_HASH_LEN];
+	struct eng_held *p;
+	int rc;
+
+	while (s->npend > 0 && !s->distrusted && f->in.has_list &&
+	    f->in.has_head) {
+		p = &s->pend[0];
+		if (p->seq <= f->in.seq) {
+			if (expected_hash(f, p->seq, want) &&
+			    memcmp(want, p->hash, PROTO_HASH_LEN) != 0) {
+				if (equivocate(f, p->seq, witness(s, p->seq),
+				    want, p->bytes, p->len, p->hash) < 0)
+					return;
+				continue;
+			}
+			pend_drop(s, 0);
+			continue;
+		}
+		if (p->seq != f->in.seq + 1)
+			return;
+		if (proto_record_decode(p->bytes, p->len, &rec, NULL) != 0 ||
+		    rec.type != PROTO_REC_STATUS_DELTA) {
+			proto_record_fini(&rec);	/* checked on arrival */
+			pend_drop(s, 0);
+			continue;
+		}
+		rc = apply_delta(f, &rec, p->bytes, p->len, p->hash);
+		proto_record_fini(&rec);
+		if (rc < 0)
+			return;
+		if (!s->distrusted)
+			pend_drop(s, 0);
+	}
+}
+
+/* Holds a delta that arrived ahead of a gap, and asks for the gap. */
+static int
+buffer_delta(struct feed *f, const struct proto_record *rec,
+    const uint8_t *bytes, size_t len, const uint8_t *hash)
+{
+	struct eng_sub *s = f->sub;
+	uint64_t seq = rec->u.sd.seq;
+	struct eng_held h;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->npend && s->pend[i].seq < seq; i++)
+		;
+	if (i < s->npend && s->pend[i].seq == seq) {
+		if (memcmp(s->pend[i].hash, hash, PROTO_HASH_LEN) == 0) {
+			f->e->st.feed_duplicates++;
+			return 0;
+		}
+		return equivocate(f, seq, &s->pend[i], s->pend[i].hash, bytes,
+		    len, hash);
+	}
+	if (i == ENG_SUB_PENDING_MAX) {
+		/* keep the deltas nearest the gap */
+		f->e->st.feed_overflow++;
+		catchup(f);
+		return 0;
+	}
+	rc = held_make(&h, seq, hash, bytes, len);
+	if (rc != 0)
+		return rc;
+	if (s->npend == ENG_SUB_PENDING_MAX) {
+		pend_drop(s, s->npend - 1);
+		f->e->st.feed_overflow++;
+	}
+	memmove(&s->pend[i + 1], &s->pend[i], (s->npend - i) *
+	    sizeof(*s->pend));
+	s->pend[i] = h;
+	s->npend++;
+	f->e->st.feed_buffered++;
+	catchup(f);
+	return 0;
+}
+
+static int
+feed_delta(struct feed *f, const struct proto_record *rec,
+    const uint8_t *bytes, size_t len, const uint8_t *hash)
+{
+	uint64_t seq = rec->u.sd.seq;
+	uint8_t want[PROTO_HASH_LEN];
+
+	if (f->in.has_list && seq <= f->in.seq) {
+		if (!expected_hash(f, seq, want)) {
+			f->e->st.feed_stale++;
+			return 0;
+		}
+		if (memcmp(want, hash, PROTO_HASH_LEN) == 0) {
+			f->e->st.feed_duplicates++;
+			return 0;
+		}
+		return equivocate(f, seq, witness(f->sub, seq), want, bytes,
+		    len, hash);
+	}
+	if (f->in.has_list && f->in.has_head && seq == f->in.seq + 1)
+		return apply_delta(f, rec, bytes, len, hash);
+	return buffer_delta(f, rec, bytes, len, hash);
+}
+
+static int
+feed_checkpoint(struct feed *f, const struct proto_record *rec,
+    const uint8_t *bytes, size_t len, const uint8_t *hash)
+{
+	const struct proto_checkpoint *cp = &rec->u.cp;
+	uint8_t want[PROTO_HASH_LEN];
+	int rc;
+
+	if (!f->in.has_list) {
+		if (cp->seq > 0)
+			catchup(f);
+		return 0;
+	}
+	if (cp->seq > f->in.seq) {
+		/* unless the deltas buffered already reach it */
+		if (cp->seq >= missing_from(f))
+			catchup(f);
+		return 0;
+	}
+	if (!expected_hash(f, cp->seq, want)) {
+		f->e->st.feed_stale++;
+		return 0;
+	}
+	if (memcmp(want, cp->head, PROTO_HASH_LEN) != 0)
+		return equivocate(f, cp->seq, witness(f->sub, cp->seq), want,
+		    bytes, len, hash);
+	if (cp->seq < f->in.seq) {
+		f->e->st.feed_stale++;	/* consistent, and old */
+		return 0;
+	}
+	rc = proto_trust_fresh(f->e->trust, f->sub->issuer, f->sub->uri,
+	    cp->c.iat, rec->env.hdr.kid);
+	if (rc != 0) {
+		feed_refuse(f->e, ENG_FEED_CAPACITY);
+		return 0;
+	}
+	f->e->st.feed_checkpoints++;
+	return 0;
+}
+
+/* A whole list with the held seq: the same, or equivocation? */
+static int
+feed_list_same(struct feed *f, struct proto_record *rec, const uint8_t *bytes,
+    size_t len, const uint8_t *hash)
+{
+	struct eng_sub *s = f->sub;
+	const struct eng_held *w = witness(s, f->in.seq);
+	uint8_t want[PROTO_HASH_LEN];
+	struct mrx_diag d;
+	int rc;
+
+	if (s->base.seq == f->in.seq && memcmp(s->base.hash, hash,
+	    PROTO_HASH_LEN) == 0) {
+		f->e->st.feed_duplicates++;
+		return 0;
+	}
+	/* room for the evidence before the store may mark equivocation */
+	if (!room(f->out, 3) || !arena_room(f->out, (w != NULL ? w->len : 0) +
+	    (len <= ENG_WITNESS_MAX ? len : 0), 1))
+		return MRX_ENOSPC;
+	memcpy(want, f->in.head, PROTO_HASH_LEN);
+	mrx_diag_clear(&d);
+	rc = proto_trust_add_record(f->e->trust, rec, f->ev->now,
+	    f->e->cfg.policy.skew_s, &d);
+	if (rc != 0) {
+		if (rc == MRX_ENOMEM)
+			return rc;
+		feed_refuse(f->e, feed_why(d.field));
+		return 0;
+	}
+	feed_reload(f);
+	if (!f->in.equivocating) {
+		f->e->st.feed_duplicates++;
+		return 0;
+	}
+	return equivocate(f, f->in.seq, w, want, bytes, len, hash);
+}
+
+/* A whole list newer than the one held (or the first): install it. */
+static int
+feed_list(struct feed *f, struct proto_record *rec, const uint8_t *bytes,
+    size_t len, const uint8_t *hash)
+{
+	struct eng_sub *s = f->sub;
+	uint64_t seq = rec->u.sl.seq;
+	struct feed_alerts al;
+	struct eng_held h;
+	struct mrx_diag d;
+	int rc;
+
+	if (f->in.has_list && seq < f->in.seq) {
+		f->e->st.feed_stale++;
+		return 0;
+	}
+	if (f->in.has_list && seq == f->in.seq)
+		return feed_list_same(f, rec, bytes, len, hash);
+	rc = alerts_init(&al, ENG_LIST_ALERTS_MAX);
+	if (rc != 0)
+		return rc;
+	alerts_list(f, &rec->u.sl, &al);
+	if (!room(f->out, 2 * al.n)) {
+		free(al.a);
+		return MRX_ENOSPC;
+	}
+	rc = held_make(&h, seq, hash, len <= ENG_WITNESS_MAX ? bytes : NULL,
+	    len);
+	mrx_diag_clear(&d);
+	if (rc == 0)
+		rc = proto_trust_add_record(f->e->trust, rec, f->ev->now,
+		    f->e->cfg.policy.skew_s, &d);
+	if (rc != 0) {
+		free(al.a);
+		held_free(&h);
+		if (rc == MRX_ENOMEM)
+			return rc;
+		feed_refuse(f->e, feed_why(d.field));
+		return 0;
+	}
+	held_free(&s->base);
+	s->base = h;
+	f->e->st.feed_lists++;
+	feed_reload(f);
+	emit_feed_alerts(f, &al, seq);
+	free(al.a);
+	return 0;
+}
+
+/* Verifies a feed record; refusals are counted. 0, 1 (refused), or an
+ * error of a resource. */
+static int
+feed_verify(struct engine *e, const struct eng_event *ev,
+    struct proto_record *rec, uint8_t hash[PROTO_HASH_LEN], bool *put,
+    uint8_t bh[CRY_SHA256_LEN])
+{
+	const struct eng_feed_record *fr = &ev->u.feed;
+	struct mrx_diag d;
+	bool cached;
+	int rc;
+
+	*put = false;
+	memset(rec, 0, sizeof(*rec));
+	if (fr->bytes == NULL || fr->len == 0 ||
+	    cry_sha256(fr->bytes, fr->len, bh) != 0) {
+		feed_refuse(e, ENG_FEED_MALFORMED);
+		return 1;
+	}
+	cached = vc_has_hash(e->vc, bh);
+	mrx_diag_clear(&d);
+	rc = proto_trust_verify_feed(e->trust, fr->bytes, fr->len, ev->now,
+	    e->cfg.policy.skew_s, cached, rec, hash, &d);
+	if (rc == MRX_ENOMEM)
+		return rc;
+	if (rc != 0) {
+		feed_refuse(e, feed_why(d.field));
+		return 1;
+	}
+	*put = !cached;
+	return 0;
+}
+
+static const struct proto_claims *
+feed_claims(const struct proto_record *rec)
+{
+	return rec->type == PROTO_REC_STATUS_LIST ? &rec->u.sl.c :
+	    rec->type == PROTO_REC_STATUS_DELTA ? &rec->u.sd.c : &rec->u.cp.c;
+}
+
+static int
+on_feed(struct engine *e, const struct eng_event *ev, struct eng_actions *out)
+{
+	const struct eng_feed_record *fr = &ev->u.feed;
+	const struct proto_claims *c;
+	uint8_t hash[PROTO_HASH_LEN], bh[CRY_SHA256_LEN];
+	struct proto_record rec;
+	struct feed f;
+	bool put;
+	int rc;
+
+	if (!room(out, ENG_FEED_ACTIONS))
+		return MRX_ENOSPC;
+	rc = feed_verify(e, ev, &rec, hash, &put, bh);
+	if (rc != 0) {
+		proto_record_fini(&rec);
+		return rc < 0 ? rc : 0;
+	}
+	c = feed_claims(&rec);
+	memset(&f, 0, sizeof(f));
+	f.e = e;
+	f.ev = ev;
+	f.out = out;
+	rc = 0;
+	if (strcmp(c->iss, e->cfg.id) == 0)
+		feed_refuse(e, ENG_FEED_OWN);
+	else if ((rc = sub_get(e, c->iss, c->sub, &f.sub)) != 0) {
+		if (rc == MRX_ENOSPC)
+			feed_refuse(e, ENG_FEED_CAPACITY);
+		rc = rc == MRX_ENOSPC ? 0 : rc;
+	} else if (f.sub->distrusted) {
+		feed_refuse(e, ENG_FEED_DISTRUSTED);
+	} else {
+		feed_reload(&f);
+		if (rec.type == PROTO_REC_STATUS_LIST)
+			rc = feed_list(&f, &rec, fr->bytes, fr->len, hash);
+		else if (rec.type == PROTO_REC_STATUS_DELTA)
+			rc = feed_delta(&f, &rec, fr->bytes, fr->len, hash);
+		else
+			rc = feed_checkpoint(&f, &rec, fr->bytes, fr->len,
+			    hash);
+		if (rc >= 0)
+			drain(&f);
+	}
+	proto_record_fini(&rec);
+	if (rc < 0)
+		return rc;
+	if (put)
+		vc_put_hash(e->vc, bh);
+	return 0;
+}
+
+static int
+on_tick(struct engine *e, const struct eng_event *ev, struct eng_actions *out)
+{
+	struct feed f;
+	size_t i;
+	int rc;
+
+	rc = tick_checkpoints(e, ev, out);
+	if (rc != 0)
+		return rc;
+	memset(&f, 0, sizeof(f));
+	f.e = e;
+	f.ev = ev;
+	f.out = out;
+	for (i = 0; i < e->nsubs; i++) {
+		f.sub = e->subs[i];
+		if (f.sub->npend == 0 || f.sub->distrusted ||
+		    !room(out, ENG_FEED_ACTIONS))
+			continue;
+		feed_reload(&f);
+		drain(&f);
+	}
+	return 0;
+}
+
 /* ---- the engine ---- */
 
 static int
@@ -1677,6 +2848,12 @@ config_check(const struct eng_config *cfg, struct mrx_diag *diag)
 		return mrx_diag_set(diag, MRX_ERANGE, MRX_DIAG_NO_OFFSET,
 		    "policy", "the clock skew and the status age bound are "
 		    "not negative");
+	if (cfg->checkpoint_interval_s < 0 ||
+	    cfg->checkpoint_interval_s > ENG_CHECKPOINT_INTERVAL_MAX_S)
+		return mrx_diag_set(diag, MRX_ERANGE, MRX_DIAG_NO_OFFSET,
+		    "checkpoint_interval_s", "%lld s: 0 (none) to %d s",
+		    (long long)cfg->checkpoint_interval_s,
+		    ENG_CHECKPOINT_INTERVAL_MAX_S);
 	return 0;
 }
 
@@ -1729,6 +2906,9 @@ eng_free(struct engine *e)
 	proto_trust_free(e->trust);
 	for (i = 0; i < e->nlists; i++)
 		list_free(&e->lists[i]);
+	for (i = 0; i < e->nsubs; i++)
+		sub_free(e->subs[i]);
+	free(e->subs);
 	watches_fini(&e->w);
 	vc_free(e->vc);
 	free(e);
@@ -1849,6 +3029,7 @@ shallow_ok(const struct engine *e)
 
 	if (e == NULL || e->trust == NULL || e->vc == NULL ||
 	    e->nlists > ENG_LISTS_MAX || e->w.n > e->w.max ||
+	    e->nsubs > ENG_SUBS_MAX || e->nsubs > e->subs_cap ||
 	    e->vc->n > e->vc->max || e->vc->head >= e->vc->max)
 		return false;
 	if (e->nlists == 0)
@@ -1868,7 +3049,7 @@ eng_check(const struct engine *e)
 	for (i = 0; i < e->nlists; i++)
 		if (!list_ok(e, i))
 			return false;
-	return watches_ok(&e->w) && vc_ok(e->vc);
+	return watches_ok(&e->w) && vc_ok(e->vc) && subs_ok(e);
 }
 
 int
@@ -1893,7 +3074,13 @@ eng_handle(struct engine *e, const struct eng_event *ev,
 		rc = on_verify(e, ev, out);
 		break;
 	case ENG_EV_TICK:
-		rc = 0;
+		rc = on_tick(e, ev, out);
+		break;
+	case ENG_EV_FEED_RECORD:
+		rc = on_feed(e, ev, out);
+		break;
+	case ENG_EV_CATCHUP_REQUEST:
+		rc = on_catchup_request(e, ev, out);
 		break;
 	default:
 		rc = MRX_EINVAL;
@@ -1948,4 +3135,5 @@ eng_stats_get(const struct engine *e, struct eng_stats *out)
 	out->lists = e->nlists;
 	out->vcache_hits = e->vc->hits;
 	out->vcache_misses = e->vc->misses;
+	out->feeds = e->nsubs;
 }

@@ -25,6 +25,26 @@
  * the unallocated entries of the current list and never reused; a new list
  * is opened when the current one is half allocated, so a draw stays cheap
  * and an index links nothing across records.
+ *
+ * Feeds. An issuer publishes each signed status delta (ENG_ACT_PUBLISH next
+ * to the PERSIST_LIST that stores it) and, on ENG_EV_TICK, a signed
+ * checkpoint per changed list every checkpoint_interval_s. The runtime puts
+ * PUBLISH records on the node's pub socket only after the transaction that
+ * holds their effect has committed: a delta that was never committed must
+ * never be seen, or the next delta of that seq would be equivocation. Whole
+ * lists are signed on demand (eng_list_record()); deltas for a catch-up are
+ * served by the runtime from its store after ENG_EV_CATCHUP_REQUEST
+ * validated the range (the engine keeps no deltas of its own lists).
+ *
+ * A subscriber hands every record from a feed to ENG_EV_FEED_RECORD. The
+ * signature is checked end to end against the issuer's delegated key, so a
+ * relay is never trusted. The held state of each (issuer, uri) is the
+ * trust store's signed list; the engine adds, per feed, the last deltas it
+ * applied (to tell a duplicate from equivocation), the last whole list
+ * installed, and deltas that arrived ahead of a gap (bounded), applied in
+ * sequence order once the gap is filled. Equivocation (two records by the
+ * issuer that cannot both be true) distrusts the feed for good. Refusals
+ * are counted in eng_stats by reason and change nothing else.
  */
 #ifndef PROTO_ENGINE_H
 #define PROTO_ENGINE_H
@@ -39,7 +59,9 @@
 #include "record.h"
 
 #define ENG_LISTS_MAX 256		/* status lists of one issuer */
-#define ENG_ACTIONS_MAX 64		/* actions appended by one event */
+#define ENG_ACTIONS_MAX 1088		/* actions appended by one event: a
+					 * feed delta's alerts (2 x 64 changes
+					 * x 8 watches) plus 64 */
 #define ENG_ARENA_BYTES (512u * 1024u)	/* action payload bytes per event */
 #define ENG_WATCHES_DEFAULT 1000000	/* accepted clearances watched */
 #define ENG_VCACHE_DEFAULT 65536	/* verified-signature cache entries */
@@ -51,6 +73,17 @@
 #define ENG_WATCHES_PER_ENTRY_MAX 8	/* records watched on one entry */
 #define ENG_VALID_YEARS_MAX 50		/* validity asked in an issuance */
 #define ENG_OPERATOR_YEARS_DEFAULT 5	/* default operator certification */
+#define ENG_CHECKPOINT_INTERVAL_DEFAULT_S 1 /* the configuration default */
+#define ENG_CHECKPOINT_INTERVAL_MAX_S 86400 /* largest interval accepted */
+#define ENG_SUBS_MAX PROTO_TRUST_STATUS_MAX /* foreign feeds followed */
+#define ENG_SUB_HISTORY 16		/* deltas remembered per feed */
+#define ENG_SUB_PENDING_MAX 32		/* deltas held ahead of a gap */
+#define ENG_WITNESS_MAX (256u * 1024u)	/* largest list kept as evidence */
+#define ENG_CATCHUP_DEFAULT 64		/* deltas per catch-up reply */
+#define ENG_CATCHUP_MAX 1024		/* largest max accepted */
+#define ENG_CATCHUP_RETRY_S 1		/* same catch-up asked again after */
+#define ENG_LIST_ALERTS_MAX (ENG_ACTIONS_MAX / 2 - 4) /* alert pairs of one
+					 * list install; more are counted */
 
 enum eng_role {
 	ENG_ROLE_ROOT = 0,
@@ -71,6 +104,10 @@ struct eng_config {
 	uint32_t status_list_size;	/* entries per list; 0 = default */
 	size_t watches_max;		/* 0 = ENG_WATCHES_DEFAULT */
 	size_t vcache_max;		/* 0 = ENG_VCACHE_DEFAULT */
+	int64_t checkpoint_interval_s;	/* seconds between checkpoints of the
+					 * own lists; 0 = none (a configuration
+					 * sets ENG_CHECKPOINT_INTERVAL_DEFAULT_S
+					 * unless told otherwise) */
 };
 
 enum eng_ev_type {
@@ -79,6 +116,8 @@ enum eng_ev_type {
 	ENG_EV_SET_STATUS,
 	ENG_EV_VERIFY,
 	ENG_EV_TICK,
+	ENG_EV_FEED_RECORD,
+	ENG_EV_CATCHUP_REQUEST,
 };
 
 /* POST /v1/clearances */
@@ -122,6 +161,25 @@ struct eng_verify {
 						 * keys eng_verify_keys() gave */
 };
 
+/* A record from a peer's feed: a status list, status delta or checkpoint. */
+struct eng_feed_record {
+	const uint8_t *bytes;			/* borrowed for the call */
+	size_t len;
+};
+
+/*
+ * A peer asks for the deltas of an own list from `from_seq` on. The engine
+ * only validates: the runtime serves the range the reply names from its
+ * store (deltas of one list by seq). A peer that holds no list (catch-up
+ * from 0) is served eng_list_record() instead.
+ */
+struct eng_catchup_request {
+	char uri[PROTO_URI_MAX + 1];
+	uint64_t from_seq;			/* >= 1 */
+	uint32_t max;				/* 0 = ENG_CATCHUP_DEFAULT; more
+						 * than ENG_CATCHUP_MAX is cut */
+};
+
 struct eng_event {
 	enum eng_ev_type type;
 	uint64_t req_id;			/* echoed in the reply */
@@ -132,6 +190,8 @@ struct eng_event {
 		struct eng_issue_operator op;
 		struct eng_set_status st;
 		struct eng_verify vf;
+		struct eng_feed_record feed;
+		struct eng_catchup_request cu;
 	} u;
 };
 
@@ -142,6 +202,9 @@ enum eng_act_type {
 	ENG_ACT_AUDIT,		/* append to the audit chain */
 	ENG_ACT_ALERT,		/* a watched clearance changed status */
 	ENG_ACT_PERSIST_WATCH,	/* an accepted clearance is now watched */
+	ENG_ACT_PUBLISH,	/* a record for this node's feed */
+	ENG_ACT_PERSIST_EVIDENCE, /* two records proving equivocation */
+	ENG_ACT_CATCHUP,	/* a feed has a gap: ask any peer */
 };
 
 enum eng_reply_status {
@@ -173,7 +236,10 @@ struct eng_reply {
 	struct proto_status_ref ref;
 	/* status change */
 	enum proto_status entry_status;		/* the entry's status now */
-	uint64_t seq;
+	uint64_t seq;				/* also: catch-up, the list's */
+	/* catch-up: serve the deltas of ref.uri with seq from_seq..to_seq
+	 * (none when to_seq < from_seq) */
+	uint64_t from_seq, to_seq;
 	/* verify */
 	const struct proto_decision *decision;	/* in the arena */
 };
@@ -233,13 +299,65 @@ struct eng_audit {
 	char access[PROTO_LEVEL_MAX + 1];	/* DECISION */
 };
 
+enum eng_alert_kind {
+	ENG_ALERT_STATUS = 0,		/* a watched clearance changed status */
+	ENG_ALERT_EQUIVOCATION,		/* an issuer's feed equivocated: its
+					 * entries are indeterminate now */
+};
+
 struct eng_alert {
-	uint8_t cti[PROTO_CTI_LEN];		/* the watched clearance */
+	enum eng_alert_kind kind;
+	uint8_t cti[PROTO_CTI_LEN];		/* the watched clearance (zeros
+						 * for EQUIVOCATION) */
 	char issuer[PROTO_ID_MAX + 1];
-	enum proto_status status;
-	enum proto_reason reason;
-	uint64_t seq;
+	char uri[PROTO_URI_MAX + 1];		/* its status list */
+	enum proto_status status;		/* STATUS */
+	enum proto_reason reason;		/* STATUS */
+	uint64_t seq;				/* of the change; EQUIVOCATION:
+						 * the seq in dispute */
 	int64_t time;
+};
+
+/* A record for the pub socket, once the transaction has committed. */
+struct eng_publish {
+	enum proto_rec_type type;		/* status delta or checkpoint */
+	char uri[PROTO_URI_MAX + 1];		/* the list */
+	uint64_t seq;				/* the record's seq */
+	const uint8_t *bytes;			/* in the arena */
+	size_t len;
+};
+
+/*
+ * Two records signed by one issuer for one list and one seq that cannot
+ * both be true: keep them. `held` is what this node held (a delta, or the
+ * status list that named the head); it is NULL when not retained (a list
+ * over ENG_WITNESS_MAX, or one from the configuration), and held_hash is
+ * then the head the held state names. `got` is the record just received
+ * (NULL for a list over ENG_WITNESS_MAX; got_hash names it).
+ */
+struct eng_evidence {
+	char issuer[PROTO_ID_MAX + 1];
+	char uri[PROTO_URI_MAX + 1];
+	uint64_t seq;				/* the seq in dispute */
+	const uint8_t *held;			/* in the arena, or NULL */
+	size_t held_len;
+	uint8_t held_hash[PROTO_HASH_LEN];
+	const uint8_t *got;			/* in the arena, or NULL */
+	size_t got_len;
+	uint8_t got_hash[PROTO_HASH_LEN];
+};
+
+/*
+ * A feed is behind: fetch its deltas from `from_seq` on (ENG_EV_CATCHUP_
+ * REQUEST at any peer that serves it) and hand them to ENG_EV_FEED_RECORD;
+ * from_seq 0: no list is held, fetch the whole status list
+ * (eng_list_record() at the issuer). Asked again for the same from_seq at
+ * most every ENG_CATCHUP_RETRY_S.
+ */
+struct eng_catchup {
+	char issuer[PROTO_ID_MAX + 1];
+	char uri[PROTO_URI_MAX + 1];
+	uint64_t from_seq;
 };
 
 /*
@@ -263,6 +381,9 @@ struct eng_action {
 		struct eng_audit audit;
 		struct eng_alert alert;
 		struct eng_persist_watch watch;
+		struct eng_publish pub;
+		struct eng_evidence evidence;
+		struct eng_catchup catchup;
 	} u;
 };
 
@@ -334,13 +455,33 @@ int eng_restore_watch(struct engine *e, const char *issuer, const char *uri,
  *    node's key: REPLY 403 with the reason code; no list left: REPLY 503.
  *  SET_STATUS (issuer role): PERSIST_LIST (with the change and its signed
  *    delta), AUDIT (STATUS), then ALERT and AUDIT (ALERT) for each watch
- *    on the entry, REPLY 200. The same status again is REPLY 200 alone
+ *    on the entry, PUBLISH (the same delta bytes), REPLY 200. The same status again is REPLY 200 alone
  *    (the first reason stays); a revoked entry changes no more (409);
  *    an entry that is not an allocated one of this node's lists is 404.
  *  VERIFY: PERSIST_WATCH (on accept, when the watch is new), AUDIT
  *    (DECISION), REPLY 200 with the decision. When the watch table is
  *    full the decision stands and is not watched (eng_stats.watches_dropped).
- *  TICK: nothing.
+ *  TICK: when checkpoint_interval_s has passed since the last round, a
+ *    PUBLISH (checkpoint: iss, sub = uri, iat = now, seq, head) for every
+ *    own list with seq >= 1, in list order, all or none (MRX_ENOSPC); then
+ *    the feed deltas left ready by an earlier event, as FEED_RECORD applies
+ *    them, as far as the buffer has room.
+ *  FEED_RECORD (any role; no reply): nothing when refused (counted by
+ *    reason), a duplicate or older than what can be judged. A status list
+ *    newer than the one held: installed, then ALERT and AUDIT (ALERT) for
+ *    each watched entry whose status it changes (at most
+ *    ENG_LIST_ALERTS_MAX pairs; eng_stats.alerts_dropped counts the rest). A delta at the
+ *    held seq + 1 chained to the head: applied, ALERT and AUDIT per watch
+ *    on each entry whose status it changes; then buffered deltas that now
+ *    follow, in order. A delta or checkpoint ahead of the held seq, or any
+ *    record of a list not held: CATCHUP (the delta is buffered). A
+ *    checkpoint at the held seq and head: the list is fresh as of its iat.
+ *    Equivocation: PERSIST_EVIDENCE, ALERT (EQUIVOCATION), AUDIT (ALERT);
+ *    the feed is distrusted from then on and its entries decide
+ *    indeterminate (status-equivocation).
+ *  CATCHUP_REQUEST (issuer role, else 403): REPLY 200 naming the range of
+ *    deltas to serve; 404 for a uri that is not an own list, 400 for
+ *    from_seq 0.
  */
 int eng_handle(struct engine *e, const struct eng_event *ev,
     struct eng_actions *out);
@@ -367,12 +508,47 @@ bool eng_vcache_has(const struct engine *e, const uint8_t *bytes, size_t len);
 void eng_vcache_put(struct engine *e, const uint8_t *bytes, size_t len);
 
 /*
+ * The signed status-list record of own list `uri` at its current seq, for
+ * a peer that catches up from scratch: iss, sub = uri, iat = the time of
+ * the list's last change, seq, head, the entries; its cti is derived from
+ * the list's and the seq, so the record at one seq is always the same
+ * payload (the same bytes with Ed25519) and two copies are never taken
+ * for equivocation. Signed on first request and cached until the list
+ * changes. *rec is engine-owned and valid until the next eng_handle(),
+ * eng_list_record() or eng_free(). Returns 0; MRX_ENOENT when `uri` is not
+ * an own list; MRX_ESTATE while the list has no change (a status-list
+ * record starts at seq 1); MRX_ENOMEM, MRX_ETOOBIG or MRX_ECRYPTO.
+ */
+int eng_list_record(struct engine *e, const char *uri, const uint8_t **rec,
+    size_t *len, uint64_t *seq);
+
+/*
  * Current status of one of this issuer's own entries: 0, or MRX_ENOENT
  * when `ref` is not an allocated entry of one of this node's lists. *seq
  * gets the list's sequence number (0 before its first change).
  */
 int eng_status_of(const struct engine *e, const struct proto_status_ref *ref,
     enum proto_status *st, enum proto_reason *why, uint64_t *seq);
+
+/* Why a feed record was refused (eng_stats.feed_refused). */
+enum eng_feed_why {
+	ENG_FEED_MALFORMED = 0,		/* not a well-formed record */
+	ENG_FEED_WRONG_TYPE,		/* not a list, delta or checkpoint */
+	ENG_FEED_UNKNOWN_ISSUER,	/* no trusted root delegated it */
+	ENG_FEED_UNKNOWN_KEY,		/* signed by a key not delegated */
+	ENG_FEED_OUTSIDE_DELEGATION,	/* signed outside the key's window */
+	ENG_FEED_KEY_REVOKED,		/* signed by a compromised key */
+	ENG_FEED_BAD_SIGNATURE,		/* does not verify (or wrong alg) */
+	ENG_FEED_FUTURE,		/* dated ahead of now + skew */
+	ENG_FEED_OWN,			/* about this node's own lists */
+	ENG_FEED_INCONSISTENT,		/* signed, but does not fit the list
+					 * held (an index beyond it) */
+	ENG_FEED_DISTRUSTED,		/* the feed equivocated before */
+	ENG_FEED_CAPACITY,		/* no room for another feed */
+	ENG_FEED_WHY_COUNT
+};
+
+const char *eng_feed_why_name(enum eng_feed_why w);	/* "bad-signature" */
 
 /* Counters for /metrics. */
 struct eng_stats {
@@ -384,13 +560,33 @@ struct eng_stats {
 	size_t lists;
 	uint64_t vcache_hits, vcache_misses;
 	uint64_t watches_dropped;	/* accepts not watched: table full */
+	uint64_t alerts_dropped;	/* alerts of a list install beyond one
+					 * action buffer */
+	/* publisher */
+	uint64_t published;		/* PUBLISH actions */
+	uint64_t checkpoints;		/* checkpoints signed */
+	uint64_t lists_signed;		/* status-list records signed */
+	uint64_t catchup_requests;	/* CATCHUP_REQUEST answered 200 */
+	/* subscriber */
+	uint64_t feed_refused[ENG_FEED_WHY_COUNT]; /* by reason */
+	uint64_t feed_lists;		/* status lists installed */
+	uint64_t feed_deltas;		/* deltas applied */
+	uint64_t feed_checkpoints;	/* checkpoints that refreshed a list */
+	uint64_t feed_duplicates;	/* records already held */
+	uint64_t feed_stale;		/* older than what can be judged */
+	uint64_t feed_buffered;		/* deltas held back for a gap */
+	uint64_t feed_overflow;		/* deltas dropped: buffer full */
+	uint64_t feed_catchups;		/* CATCHUP actions */
+	uint64_t feed_equivocations;	/* feeds found equivocating */
+	size_t feeds;			/* foreign feeds followed */
 };
 void eng_stats_get(const struct engine *e, struct eng_stats *out);
 
 /*
  * Invariants, for assert(): the lists (uris, entries, allocation bitmaps
- * and counts, sequence and head), the watch table and the verified-
- * signature cache. Linear in the state's size: tests call it after each
+ * and counts, sequence and head), the watch table, the verified-
+ * signature cache and the feeds followed (sorted; history and buffered
+ * deltas in seq order, buffered ones beyond the held seq). Linear in the state's size: tests call it after each
  * step; eng_handle asserts a constant-time subset on every event.
  */
 bool eng_check(const struct engine *e);

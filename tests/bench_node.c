@@ -1,39 +1,53 @@
 /*
  * bench_node.c - the node's benchmark: mrxd driven over its HTTP/JSON API
  * by a load generator in this process, each result set against a baseline
- * measured in the same run (the machine is small and noisy).
+ * measured in the same run (the machine is small and shared: rates drift
+ * by a factor of two within a minute, so a node's rate means something
+ * only next to a baseline taken at the same time).
  *
- * Phase 1, one fresh issuer node (mrx init, then mrxd):
+ * Phase 1, one fresh issuer node (mrx init, then mrxd), the rate runs in
+ * --rounds interleaved rounds (the table gives medians, and for rates the
+ * median of the per-round ratios):
  *   - start-up time and RSS of the empty node (baselines of phase 2);
- *   - GET /v1/health, closed loop: the ceiling of the HTTP path;
  *   - durable issuance: POST /v1/clearances, closed loop, --cold records
- *     (each answered only after the commit holding it); baseline: raw
- *     OpenSSL Ed25519 signing on one thread (the loop thread signs);
+ *     in all (each answered only after the commit holding it); each round
+ *     after a slice of raw OpenSSL Ed25519 signing on one thread (the
+ *     loop thread signs);
  *   - cold verify: POST /v1/verify of every record just issued, once each
  *     (a fresh signature, checked on the thread pool, the decision
- *     audited); baseline: raw OpenSSL Ed25519 verification on two threads
- *     (EVP_DigestVerify with a pre-parsed key, a fresh EVP_MD_CTX each),
- *     measured before and after the run and averaged;
- *   - warm verify: one record again and again (signature cached), closed
- *     loop, for --seconds; baseline: GET /v1/health;
+ *     audited); each round between two slices of raw OpenSSL Ed25519
+ *     verification on two threads (EVP_DigestVerify with a pre-parsed
+ *     key, a fresh EVP_MD_CTX each), the round's baseline their mean;
+ *   - warm verify: the first record again and again (signature cached),
+ *     closed loop, alternating with GET /v1/health (the baseline, the
+ *     ceiling of the HTTP path), --seconds in all;
  *   - warm verify latency: open loop at --rate requests/s, each latency
  *     from the request's scheduled send time, so a stall of the node is
- *     not hidden by the generator waiting for it; baseline: GET
- *     /v1/health at the same rate.
+ *     not hidden by the generator waiting for it; in rounds alternating
+ *     with GET /v1/health the same way (the baseline), --seconds in all;
+ *     the table gives the median of the rounds' p99 (a disturbance of the
+ *     machine spoils a round, not the result), the JSON also the p99 of
+ *     all requests.
  * Phase 2, a second fresh node holding --clearances clearances, written
- * by a loader that runs the engine and the store (the code mrxd runs) on
- * the data directory before mrxd starts:
+ * by a loader that runs the engine and the store (the code mrxd runs, as
+ * mrxd.c drives them) on the data directory before mrxd starts:
  *   - restart: exec to the first 200 on /v1/health, --restarts times
  *     (median); baseline: the empty node's start;
  *   - GET /v1/clearances/{id} of random ids on one connection,
  *     alternating with GET /v1/health (the baseline), p99;
  *   - mrxd's VmRSS and VmHWM after that; baseline: the empty node.
  *
+ * Beside the rates, every run is accounted in CPU time per request, read
+ * from /proc/<mrxd>/task/<tid>/schedstat: mrxd's loop thread, its other
+ * threads (the verification pool), this process (the generator), and the
+ * time the loop thread was runnable but waited for a CPU. These move far
+ * less with the machine's load than rates do.
+ *
  * The generator: plain sockets, HTTP/1.1 keep-alive, one request at a
- * time per connection, connections multiplexed with epoll by one thread
- * (--gen-threads more), request bytes built before the clock starts; a
- * response is read up to its Content-Length and checked (status, and the
- * decision or the id in the body).
+ * time per connection, --conns connections multiplexed with epoll by one
+ * thread (--gen-threads more), request bytes built before the clock
+ * starts; a response is read up to its Content-Length and checked
+ * (status, and the decision or the id in the body).
  *
  * mrxd and mrx come from MRXD_BIN and MRX_BIN. Everything lives in a
  * temporary directory under $TMPDIR (or /tmp, or --dir) that is removed at
@@ -41,12 +55,15 @@
  * dies with it (PR_SET_PDEATHSIG).
  *
  * usage: bench_node [--clearances N] [--cold N] [--seconds S] [--conns N]
- *                   [--rate R] [--lookups N] [--restarts N]
+ *                   [--rate R] [--rounds N] [--lookups N] [--restarts N]
  *                   [--gen-threads N] [--log-level L] [--dir D] [--keep]
  *                   [--strict]
- * Prints a table (target, goal, measured, raw baseline, ratio = measured /
- * raw, met) and, last, one JSON line. Exit status: 0; 1 when something
- * failed to run (and with --strict, when a target is missed); 2 usage.
+ *        bench_node --profile issue|cold|warm|open|health|lookup [...]
+ * --profile sets a node up, prints "profile: mrxd pid N", waits half a
+ * second and runs that one load, for perf record -p N. The report is a
+ * table (target, goal, measured, raw baseline, ratio, met), the CPU table,
+ * and, last, one JSON line. Exit status: 0; 1 when something failed to run
+ * (and with --strict, when a target is missed); 2 usage.
  */
 #define _GNU_SOURCE
 
@@ -502,7 +519,6 @@ simple_request(int port, const char *req, char *resp, size_t cap)
 	size_t got = 0;
 	ssize_t r;
 	int fd, status = -1;
-	char *end;
 
 	fd = tcp_connect(port);
 	if (fd < 0)
@@ -516,7 +532,7 @@ simple_request(int port, const char *req, char *resp, size_t cap)
 	    0)) > 0) {
 		got += (size_t)r;
 		resp[got] = '\0';
-		if ((end = strstr(resp, "\r\n\r\n")) != NULL)
+		if (strstr(resp, "\r\n\r\n") != NULL)
 			break;
 	}
 	resp[got] = '\0';
@@ -636,16 +652,23 @@ http_req(const char *method, const char *path, const char *token,
 	return p;
 }
 
-/* CPU seconds: mrxd's loop thread, its other threads, this process. */
+/*
+ * CPU seconds: mrxd's loop thread, its other threads, this process; and
+ * the time the loop thread was runnable but waited for a CPU.
+ */
 struct cpu {
 	double loop_s, pool_s, gen_s;
+	double loop_wait_s;
 };
 
-/* The run time of a task (first field of schedstat), in seconds. */
+/* The run time of a task (first field of schedstat) and its time
+ * waiting on a run queue (second), in seconds. */
 static double
-task_cpu_s(pid_t pid, const char *tid)
+task_cpu_s(pid_t pid, const char *tid, double *wait_s)
 {
+	char *end;
 	char path[BENCH_PATH_MAX], buf[128];
+	double run;
 	ssize_t n;
 	int fd;
 
@@ -659,7 +682,10 @@ task_cpu_s(pid_t pid, const char *tid)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	return (double)strtoull(buf, NULL, 10) / 1e9;
+	run = (double)strtoull(buf, &end, 10) / 1e9;
+	if (wait_s != NULL)
+		*wait_s = (double)strtoull(end, NULL, 10) / 1e9;
+	return run;
 }
 
 /* mrxd's CPU time: the loop thread (tid = pid) and the others. */
@@ -671,7 +697,7 @@ cpu_now(pid_t pid, struct cpu *c)
 	struct dirent *e;
 	DIR *d;
 
-	c->loop_s = c->pool_s = 0;
+	c->loop_s = c->pool_s = c->loop_wait_s = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	snprintf(main_tid, sizeof(main_tid), "%d", (int)pid);
 	d = opendir(path);
@@ -681,9 +707,10 @@ cpu_now(pid_t pid, struct cpu *c)
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
 		if (strcmp(e->d_name, main_tid) == 0)
-			c->loop_s = task_cpu_s(pid, e->d_name);
+			c->loop_s = task_cpu_s(pid, e->d_name,
+			    &c->loop_wait_s);
 		else
-			c->pool_s += task_cpu_s(pid, e->d_name);
+			c->pool_s += task_cpu_s(pid, e->d_name, NULL);
 	}
 	closedir(d);
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -696,6 +723,7 @@ cpu_add_since(struct cpu *sum, const struct cpu *a, const struct cpu *b)
 	sum->loop_s += b->loop_s - a->loop_s;
 	sum->pool_s += b->pool_s - a->pool_s;
 	sum->gen_s += b->gen_s - a->gen_s;
+	sum->loop_wait_s += b->loop_wait_s - a->loop_wait_s;
 }
 
 /* ---- the load generator ---- */
@@ -800,7 +828,9 @@ parse_resp(const char *p, size_t n, int *status, const char **body,
 
 	if (end == NULL)
 		return n > 16384 ? -1 : 0;
-	if (n < 12 || memcmp(p, "HTTP/1.1 ", 9) != 0)
+	if (n < 12 || memcmp(p, "HTTP/1.1 ", 9) != 0 || p[9] < '1' ||
+	    p[9] > '5' || p[10] < '0' || p[10] > '9' || p[11] < '0' ||
+	    p[11] > '9')
 		return -1;
 	*status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 	hlen = (size_t)(end - p) + 4;
@@ -1083,7 +1113,10 @@ static void *
 gen_thread(void *arg)
 {
 	struct gthread *t = arg;
+	uint64_t now = mono_ns();
 
+	if (t->ld->t_start > now)	/* every thread starts together */
+		sleep_ns(t->ld->t_start - now);
 	if (t->ld->rate > 0)
 		open_loop(t);
 	else
@@ -1136,47 +1169,14 @@ gthread_fini(struct gthread *t)
 	free(t->lat);
 }
 
-/* Runs a load to its end; dies if a request failed. */
+/* After the threads: failures, counts, latencies, rate. */
 static void
-load_run(struct load *ld)
+load_collect(struct load *ld, const struct gthread *ts)
 {
-	struct gthread *ts;
-	struct cpu c0, c1;
 	uint64_t t_end = 0;
+	size_t off;
 	unsigned k;
-	size_t per, extra, off;
 
-	if (ld->threads < 1)
-		ld->threads = 1;
-	if (ld->conns < ld->threads)
-		ld->conns = ld->threads;
-	atomic_init(&ld->next, 0);
-	atomic_init(&ld->failed, false);
-	ld->lat = NULL;
-	ld->total = ld->rate > 0 ? (size_t)(ld->rate * ld->seconds) : 0;
-	if (ld->rate > 0)
-		ld->lat = xcalloc(ld->total, sizeof(*ld->lat));
-	else if (ld->count > 0)
-		ld->lat = xcalloc(ld->count, sizeof(*ld->lat));
-	ts = xcalloc(ld->threads, sizeof(*ts));
-	per = ld->conns / ld->threads;
-	extra = ld->conns % ld->threads;
-	for (k = 0; k < ld->threads; k++)
-		gthread_setup(&ts[k], ld, k, per + (k < extra));
-	ld->t_start = mono_ns() + 1000000u;	/* connections are set up */
-	ld->deadline = ld->t_start + (uint64_t)(ld->seconds * 1e9);
-	memset(&ld->cpu, 0, sizeof(ld->cpu));
-	cpu_now(ld->pid, &c0);
-	for (k = 1; k < ld->threads; k++)
-		if (pthread_create(&ts[k].th, NULL, gen_thread, &ts[k]) != 0)
-			die("pthread_create failed");
-	sleep_ns(ld->t_start > mono_ns() ? ld->t_start - mono_ns() : 0);
-	gen_thread(&ts[0]);
-	for (k = 1; k < ld->threads; k++)
-		pthread_join(ts[k].th, NULL);
-	cpu_now(ld->pid, &c1);
-	cpu_add_since(&ld->cpu, &c0, &c1);
-	check_stop();
 	for (k = 0; k < ld->threads; k++)
 		if (ts[k].err[0] != '\0')
 			die("%s", ts[k].err);
@@ -1208,6 +1208,48 @@ load_run(struct load *ld)
 	    (double)(t_end - ld->t_start) / 1e9 : 0;
 	ld->rate_done = ld->elapsed_s > 0 ? (double)ld->done / ld->elapsed_s :
 	    0;
+}
+
+/* Runs a load to its end; dies if a request failed. */
+static void
+load_run(struct load *ld)
+{
+	struct gthread *ts;
+	struct cpu c0, c1;
+	unsigned k;
+	size_t per, extra;
+
+	if (ld->threads < 1)
+		ld->threads = 1;
+	if (ld->conns < ld->threads)
+		ld->conns = ld->threads;
+	atomic_init(&ld->next, 0);
+	atomic_init(&ld->failed, false);
+	ld->lat = NULL;
+	ld->total = ld->rate > 0 ? (size_t)(ld->rate * ld->seconds) : 0;
+	if (ld->rate > 0)
+		ld->lat = xcalloc(ld->total, sizeof(*ld->lat));
+	else if (ld->count > 0)
+		ld->lat = xcalloc(ld->count, sizeof(*ld->lat));
+	ts = xcalloc(ld->threads, sizeof(*ts));
+	per = ld->conns / ld->threads;
+	extra = ld->conns % ld->threads;
+	for (k = 0; k < ld->threads; k++)
+		gthread_setup(&ts[k], ld, k, per + (k < extra));
+	ld->t_start = mono_ns() + 1000000u;	/* connections are set up */
+	ld->deadline = ld->t_start + (uint64_t)(ld->seconds * 1e9);
+	memset(&ld->cpu, 0, sizeof(ld->cpu));
+	cpu_now(ld->pid, &c0);
+	for (k = 1; k < ld->threads; k++)
+		if (pthread_create(&ts[k].th, NULL, gen_thread, &ts[k]) != 0)
+			die("pthread_create failed");
+	gen_thread(&ts[0]);
+	for (k = 1; k < ld->threads; k++)
+		pthread_join(ts[k].th, NULL);
+	cpu_now(ld->pid, &c1);
+	cpu_add_since(&ld->cpu, &c0, &c1);
+	check_stop();
+	load_collect(ld, ts);
 	for (k = 0; k < ld->threads; k++)
 		gthread_fini(&ts[k]);
 	free(ts);
@@ -1860,11 +1902,34 @@ static uint8_t (*load_store(const char *dir, size_t n, double *secs))
 
 /* ---- the phases ---- */
 
+/* --profile: the pid to attach to, then a moment to attach. */
+static void
+profile_note(const struct node *nd, const char *kind)
+{
+	printf("profile: mrxd pid %d: %s starts now\n", (int)nd->pid, kind);
+	fflush(stdout);
+	sleep_ns(500000000u);	/* time to attach */
+}
+
+static void
+profile_done(const char *kind, const struct load *ld)
+{
+	double k = ld->done > 0 ? 1e6 / (double)ld->done : 0;
+
+	printf("profile: %s: %zu requests in %.2f s, %.0f/s; us per "
+	    "request: mrxd loop %.1f, mrxd pool %.1f, generator %.1f, loop "
+	    "run-queue wait %.1f\n", kind, ld->done, ld->elapsed_s,
+	    ld->rate_done, ld->cpu.loop_s * k, ld->cpu.pool_s * k,
+	    ld->cpu.gen_s * k, ld->cpu.loop_wait_s * k);
+}
+
+
 /* One measured quantity over interleaved rounds. */
 struct series {
 	int n;				/* rounds done */
 	double rate[BENCH_ROUNDS_MAX];	/* requests/s of each round */
 	double base[BENCH_ROUNDS_MAX];	/* the baseline of the same round */
+	double p99_ms[BENCH_ROUNDS_MAX];	/* latency p99 of each round */
 	size_t done;			/* requests, all rounds */
 	double elapsed_s;
 	struct cpu cpu;
@@ -1879,12 +1944,12 @@ series_add(struct series *s, const struct load *ld, double base)
 	assert(s->n < BENCH_ROUNDS_MAX);
 	s->rate[s->n] = ld->rate_done;
 	s->base[s->n] = base;
-	s->n++;
 	s->done += ld->done;
 	s->elapsed_s += ld->elapsed_s;
 	s->cpu.loop_s += ld->cpu.loop_s;
 	s->cpu.pool_s += ld->cpu.pool_s;
 	s->cpu.gen_s += ld->cpu.gen_s;
+	s->cpu.loop_wait_s += ld->cpu.loop_wait_s;
 	if (s->nlat + ld->nlat > s->lat_cap) {
 		s->lat_cap = 2 * (s->nlat + ld->nlat);
 		s->lat = realloc(s->lat, s->lat_cap * sizeof(*s->lat));
@@ -1894,6 +1959,8 @@ series_add(struct series *s, const struct load *ld, double base)
 	if (ld->nlat > 0)
 		memcpy(s->lat + s->nlat, ld->lat, ld->nlat * sizeof(*s->lat));
 	s->nlat += ld->nlat;
+	s->p99_ms[s->n] = pct_ms(ld->lat, ld->nlat, 0.99, false);
+	s->n++;
 }
 
 static void
@@ -1934,6 +2001,25 @@ static double
 series_base(const struct series *s)
 {
 	return median(s->base, s->n);
+}
+
+/* The median over rounds of the per-round p99, and of its ratio to the
+ * p99 of `base` in the same round. */
+static double
+series_p99(const struct series *s)
+{
+	return median(s->p99_ms, s->n);
+}
+
+static double
+series_p99_ratio(const struct series *s, const struct series *base)
+{
+	double r[BENCH_ROUNDS_MAX];
+	int i;
+
+	for (i = 0; i < s->n && i < base->n; i++)
+		r[i] = base->p99_ms[i] > 0 ? s->p99_ms[i] / base->p99_ms[i] : 0;
+	return median(r, i);
 }
 
 /* The median over rounds of rate / baseline. */
@@ -2150,19 +2236,25 @@ phase_warm(const struct opts *o, const struct node *nd, struct fixed *health,
 	series_end(&r->health);
 	series_end(&r->warm);
 
-	fixed_run(o, nd, health, o->seconds, o->rate, &ld);
-	series_add(&r->open_health, &ld, 0);
-	load_fini(&ld);
+	for (k = 0; k < o->rounds; k++) {
+		fixed_run(o, nd, health, slice, o->rate, &ld);
+		series_add(&r->open_health, &ld, 0);
+		load_fini(&ld);
+		fixed_run(o, nd, warm, slice, o->rate, &ld);
+		series_add(&r->open_warm, &ld, 0);
+		load_fini(&ld);
+		printf("  round %d: open loop at %.0f/s: warm verify p99 %.2f "
+		    "ms (%.0f/s done), GET /v1/health p99 %.2f ms\n", k + 1,
+		    o->rate, r->open_warm.p99_ms[k], r->open_warm.rate[k],
+		    r->open_health.p99_ms[k]);
+	}
 	series_end(&r->open_health);
-	fixed_run(o, nd, warm, o->seconds, o->rate, &ld);
-	series_add(&r->open_warm, &ld, 0);
-	load_fini(&ld);
 	series_end(&r->open_warm);
-	printf("  open loop at %.0f/s for %.1f s: warm verify p50 %.2f ms, "
-	    "p99 %.2f ms, max %.2f ms (%.0f/s done); GET /v1/health p99 "
-	    "%.2f ms\n", o->rate, o->seconds, r->open_warm.ls.p50_ms,
-	    r->open_warm.ls.p99_ms, r->open_warm.ls.max_ms,
-	    r->open_warm.rate[0], r->open_health.ls.p99_ms);
+	printf("  open loop, all rounds: warm verify p50 %.2f ms, p99 %.2f "
+	    "ms, p99.9 %.2f ms, max %.2f ms; GET /v1/health p99 %.2f ms\n",
+	    r->open_warm.ls.p50_ms, r->open_warm.ls.p99_ms,
+	    r->open_warm.ls.p999_ms, r->open_warm.ls.max_ms,
+	    r->open_health.ls.p99_ms);
 }
 
 static void
@@ -2193,16 +2285,58 @@ phase_api(const struct opts *o, struct results *r)
 	issued_fini(&is);
 }
 
+/* Random-id lookups alternating with health, on one connection. */
 static void
-phase_store(const struct opts *o, struct results *r)
+store_lookups(const struct opts *o, const struct node *nd,
+    const uint8_t (*cti)[PROTO_CTI_LEN], struct results *r)
 {
 	struct lookups lk;
 	struct load ld;
+	uint64_t *a, *b;
+	size_t i, half;
+
+	memset(&lk, 0, sizeof(lk));
+	lk.cti = cti;
+	lk.n = o->clearances;
+	lk.token = nd->token;
+	lk.health = http_req("GET", "/v1/health", NULL, NULL,
+	    &lk.health_len);
+	if (o->profile != NULL)
+		profile_note(nd, "lookup");
+	ld = load_new("lookups", nd, o);
+	ld.conns = 1;
+	ld.threads = 1;
+	ld.count = 2 * o->lookups;
+	ld.req = lookup_req;
+	ld.resp = lookup_resp;
+	ld.ctx = &lk;
+	load_run(&ld);
+	half = ld.count / 2;
+	a = xcalloc(half, sizeof(*a));
+	b = xcalloc(half, sizeof(*b));
+	for (i = 0; i < half; i++) {
+		a[i] = ld.lat[2 * i];
+		b[i] = ld.lat[2 * i + 1];
+	}
+	r->lookups = half;
+	r->lookup_rate = (double)half / ld.elapsed_s;
+	r->lookup_cpu = ld.cpu;
+	if (o->profile != NULL)
+		profile_done("lookup", &ld);
+	summarize(a, half, &r->lookup_lat);
+	summarize(b, half, &r->health_lookup_lat);
+	load_fini(&ld);
+	free(a);
+	free(b);
+	free((void *)lk.health);
+}
+
+static void
+phase_store(const struct opts *o, struct results *r)
+{
 	struct node nd;
 	uint8_t (*cti)[PROTO_CTI_LEN];
-	uint64_t *a, *b;
 	double sorted[BENCH_RESTARTS_MAX];
-	size_t i, half;
 	int k;
 
 	printf("phase 2: a node holding %zu clearances\n", o->clearances);
@@ -2224,36 +2358,7 @@ phase_store(const struct opts *o, struct results *r)
 	qsort(sorted, (size_t)o->restarts, sizeof(double), cmp_double);
 	r->restart_med_s = median(r->restart_s, o->restarts);
 	r->restart_max_s = sorted[o->restarts - 1];
-
-	memset(&lk, 0, sizeof(lk));
-	lk.cti = (const uint8_t (*)[PROTO_CTI_LEN])cti;
-	lk.n = o->clearances;
-	lk.token = nd.token;
-	lk.health = http_req("GET", "/v1/health", NULL, NULL,
-	    &lk.health_len);
-	ld = load_new("lookups", &nd, o);
-	ld.conns = 1;
-	ld.threads = 1;
-	ld.count = 2 * o->lookups;
-	ld.req = lookup_req;
-	ld.resp = lookup_resp;
-	ld.ctx = &lk;
-	load_run(&ld);
-	half = ld.count / 2;
-	a = xcalloc(half, sizeof(*a));
-	b = xcalloc(half, sizeof(*b));
-	for (i = 0; i < half; i++) {
-		a[i] = ld.lat[2 * i];
-		b[i] = ld.lat[2 * i + 1];
-	}
-	r->lookups = half;
-	r->lookup_rate = (double)half / ld.elapsed_s;
-	r->lookup_cpu = ld.cpu;
-	summarize(a, half, &r->lookup_lat);
-	summarize(b, half, &r->health_lookup_lat);
-	load_fini(&ld);
-	free(a);
-	free(b);
+	store_lookups(o, &nd, (const uint8_t (*)[PROTO_CTI_LEN])cti, r);
 	proc_rss(nd.pid, &r->rss_kb, &r->hwm_kb);
 	printf("  lookups: %zu random ids, p50 %.3f ms, p99 %.3f ms, max %.3f "
 	    "ms; GET /v1/health between them p99 %.3f ms\n", r->lookups,
@@ -2261,7 +2366,6 @@ phase_store(const struct opts *o, struct results *r)
 	    r->lookup_lat.max_ms, r->health_lookup_lat.p99_ms);
 	printf("  mrxd: VmRSS %ld kB, VmHWM %ld kB\n", r->rss_kb, r->hwm_kb);
 	r->stop2_s = node_stop(&nd);
-	free((void *)lk.health);
 	free(cti);
 }
 
@@ -2317,9 +2421,9 @@ rows_build(const struct opts *o, const struct results *r, struct row *w)
 	    w[1].base);
 
 	row_set(&w[2], "warm_verify_p99", "warm verify p99, open loop", true,
-	    r->open_warm.ls.p99_ms < GOAL_WARM_P99_MS, r->open_warm.ls.p99_ms,
-	    r->open_health.ls.p99_ms, r->open_health.ls.p99_ms > 0 ?
-	    r->open_warm.ls.p99_ms / r->open_health.ls.p99_ms : 0);
+	    series_p99(&r->open_warm) < GOAL_WARM_P99_MS,
+	    series_p99(&r->open_warm), series_p99(&r->open_health),
+	    series_p99_ratio(&r->open_warm, &r->open_health));
 	snprintf(w[2].goal, sizeof(w[2].goal), "< %.0f ms @ %.0f/s",
 	    GOAL_WARM_P99_MS, o->rate);
 	snprintf(w[2].measured, sizeof(w[2].measured), "%.2f ms", w[2].m);
@@ -2368,8 +2472,9 @@ print_cpu_line(const char *what, const struct cpu *c, size_t n)
 {
 	double k = n > 0 ? 1e6 / (double)n : 0;
 
-	printf("%-34s %9.1f %9.1f %9.1f %9.1f %9zu\n", what, c->loop_s * k,
-	    c->pool_s * k, (c->loop_s + c->pool_s) * k, c->gen_s * k, n);
+	printf("%-30s %9.1f %9.1f %9.1f %9.1f %9.1f %9zu\n", what,
+	    c->loop_s * k, c->pool_s * k, (c->loop_s + c->pool_s) * k,
+	    c->gen_s * k, c->loop_wait_s * k, n);
 }
 
 static void
@@ -2378,8 +2483,9 @@ print_cpu_json(const char *name, const struct cpu *c, size_t n, bool comma)
 	double k = n > 0 ? 1e6 / (double)n : 0;
 
 	printf("\"%s\":{\"requests\":%zu,\"loop_us\":%.2f,\"pool_us\":%.2f,"
-	    "\"gen_us\":%.2f}%s", name, n, c->loop_s * k, c->pool_s * k,
-	    c->gen_s * k, comma ? "," : "");
+	    "\"gen_us\":%.2f,\"loop_wait_us\":%.2f}%s", name, n,
+	    c->loop_s * k, c->pool_s * k, c->gen_s * k, c->loop_wait_s * k,
+	    comma ? "," : "");
 }
 
 static void
@@ -2420,7 +2526,12 @@ print_json(const struct opts *o, const struct results *r,
 	printf("],\"rounds_rate_base\":{");
 	print_rounds_json("issuance", &r->issue, true);
 	print_rounds_json("cold_verify", &r->cold, true);
-	print_rounds_json("warm_verify", &r->warm, false);
+	print_rounds_json("warm_verify", &r->warm, true);
+	printf("\"open_p99_ms_warm_health\":[");
+	for (i = 0; i < r->open_warm.n && i < r->open_health.n; i++)
+		printf("%s[%.3f,%.3f]", i ? "," : "", r->open_warm.p99_ms[i],
+		    r->open_health.p99_ms[i]);
+	printf("]");
 	printf("},\"latency\":{");
 	print_lat_json("issuance", &r->issue.ls, true);
 	print_lat_json("cold_verify", &r->cold.ls, true);
@@ -2459,9 +2570,9 @@ report(const struct opts *o, const struct results *r)
 	    "%u generator thread(s), %d rounds, %zu stored clearances\n",
 	    cpus, o->log_level, o->conns, o->gen_threads, o->rounds,
 	    r->store_run ? r->loaded : (size_t)0);
-	printf("measured and raw are medians over the rounds; ratio = "
-	    "measured / raw (for rates, the median of the per-round "
-	    "ratios)\n\n");
+	printf("measured and raw are medians over the rounds (p99: of each "
+	    "round's p99); ratio = the median of the per-round measured / "
+	    "raw\n\n");
 	printf("%-31s %-18s %-12s %-32s %8s  %s\n", "target", "goal",
 	    "measured", "raw (baseline, same run)", "ratio", "met");
 	for (i = 0; i < ROWS; i++) {
@@ -2476,8 +2587,9 @@ report(const struct opts *o, const struct results *r)
 		if (!w[i].met)
 			pass = false;
 	}
-	printf("\n%-34s %9s %9s %9s %9s %9s\n", "CPU us per request",
-	    "mrxd loop", "mrxd pool", "mrxd all", "generator", "requests");
+	printf("\n%-30s %9s %9s %9s %9s %9s %9s\n", "CPU us per request",
+	    "mrxd loop", "mrxd pool", "mrxd all", "generator", "loop wait",
+	    "requests");
 	print_cpu_line("issuance", &r->issue.cpu, r->issue.done);
 	print_cpu_line("cold verify", &r->cold.cpu, r->cold.done);
 	print_cpu_line("warm verify (closed loop)", &r->warm.cpu,
@@ -2505,25 +2617,6 @@ report(const struct opts *o, const struct results *r)
 }
 
 /* ---- one load for a profiler ---- */
-
-static void
-profile_note(const struct node *nd, const char *kind)
-{
-	printf("profile: mrxd pid %d: %s starts now\n", (int)nd->pid, kind);
-	fflush(stdout);
-	sleep_ns(500000000u);	/* time to attach */
-}
-
-static void
-profile_done(const char *kind, const struct load *ld)
-{
-	double k = ld->done > 0 ? 1e6 / (double)ld->done : 0;
-
-	printf("profile: %s: %zu requests in %.2f s, %.0f/s; CPU us per "
-	    "request: mrxd loop %.1f, mrxd pool %.1f, generator %.1f\n", kind,
-	    ld->done, ld->elapsed_s, ld->rate_done, ld->cpu.loop_s * k,
-	    ld->cpu.pool_s * k, ld->cpu.gen_s * k);
-}
 
 /* --profile: one kind of load, announced with mrxd's pid. */
 static void
@@ -2591,9 +2684,11 @@ usage(void)
 	fprintf(stderr, "usage: bench_node [--clearances N] [--cold N] "
 	    "[--seconds S] [--conns N]\n"
 	    "                  [--rate R] [--rounds N] [--lookups N] "
-	    "[--restarts N] [--gen-threads N]\n"
-	    "                  [--log-level error|warn|info|debug] [--dir D] "
-	    "[--keep] [--strict]\n"
+	    "[--restarts N]\n"
+	    "                  [--gen-threads N]"
+	    " [--log-level error|warn|info|debug]\n"
+	    "                  [--dir D] [--keep] [--strict]\n"
+	    "       bench_node --profile KIND [options]\n"
 	    "  --clearances N  stored clearances of phase 2 (default %d; 0 "
 	    "skips it)\n"
 	    "  --cold N        clearances issued, then verified once each "

@@ -463,7 +463,8 @@ static void
 test_revoke_alerts(void **state)
 {
 	static const enum eng_act_type want[] = { ENG_ACT_PERSIST_LIST,
-		ENG_ACT_AUDIT, ENG_ACT_ALERT, ENG_ACT_AUDIT, ENG_ACT_REPLY };
+		ENG_ACT_AUDIT, ENG_ACT_ALERT, ENG_ACT_AUDIT, ENG_ACT_PUBLISH,
+		ENG_ACT_REPLY };
 	struct fx *f = *state;
 	struct engine *e = new_engine(f, SMALL_LIST);
 	const struct eng_action *a = f->acts->a;
@@ -480,7 +481,7 @@ test_revoke_alerts(void **state)
 	ev_status(&ev, &c1.r, PROTO_STATUS_REVOKED,
 	    PROTO_REASON_ELIGIBILITY_REVOKED, T0 + 100, 4);
 	r = run(e, f->acts, &ev);
-	expect_types(f->acts, want, 5);
+	expect_types(f->acts, want, 6);
 	assert_int_equal(r->status, ENG_OK);
 	assert_int_equal(r->entry_status, PROTO_STATUS_REVOKED);
 	assert_true(r->seq == 1);
@@ -508,7 +509,7 @@ test_revoke_alerts(void **state)
 	ev_status(&ev, &c2.r, PROTO_STATUS_REVOKED,
 	    PROTO_REASON_ADMIN_SEPARATION, T0 + 200, 5);
 	r = run(e, f->acts, &ev);
-	assert_int_equal(f->acts->n, 3);
+	assert_int_equal(f->acts->n, 4);
 	assert_true(r->seq == 2);
 	assert_int_equal(proto_record_decode(a[0].u.list.delta,
 	    a[0].u.list.delta_len, &d, NULL), 0);
@@ -898,7 +899,7 @@ test_enospc(void **state)
 	acts->arena_used = ENG_ARENA_BYTES - 64;
 	assert_int_equal(eng_handle(e, &ev, acts), MRX_ENOSPC);
 	assert_true(acts->n == 0 && acts->arena_used == ENG_ARENA_BYTES - 64);
-	/* a change on a watched entry needs 5 slots: 4 are not enough */
+	/* a change on a watched entry needs 6 slots: 4 are not enough */
 	ev_status(&ev, &c.r, PROTO_STATUS_REVOKED, PROTO_REASON_NONE, T0, 4);
 	eng_actions_reset(acts);
 	acts->n = ENG_ACTIONS_MAX - 4;
@@ -1150,10 +1151,10 @@ test_restore(void **state)
 	ev_status(&ev, &c[4].r, PROTO_STATUS_REVOKED, PROTO_REASON_NONE,
 	    T0 + 9, 400);
 	run(b, f->acts, &ev);
-	assert_int_equal(f->acts->n, 5);
+	assert_int_equal(f->acts->n, 6);
 	assert_int_equal(f->acts->a[2].type, ENG_ACT_ALERT);
 	run(a, f->acts, &ev);
-	assert_int_equal(f->acts->n, 5);
+	assert_int_equal(f->acts->n, 6);
 	expect_twins(f, a, b, 500);
 	for (i = 0; i < sv.nlists; i++) {
 		proto_status_list_fini(&sv.sl[i]);
