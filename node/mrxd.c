@@ -577,6 +577,10 @@ start(struct node *n, const char *data, const char *config)
 		log_msg(LOG_ERROR, "store", "%s", mrx_diag_str(&d, b, sizeof(b)));
 		return 2;
 	}
+	mrx_diag_clear(&d);
+	if (store_checkpointer_start(n->store, 0, &d) != 0)
+		log_msg(LOG_WARN, "store", "checkpoints stay on the commit path: "
+		    "%s", mrx_diag_str(&d, b, sizeof(b)));
 	rc = make_engine(n);
 	if (rc != 0)
 		return rc;

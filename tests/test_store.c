@@ -402,6 +402,41 @@ test_records(void **state)
 	    "length(sub) = 32"), 300);
 }
 
+/*
+ * The checkpointer copies committed frames into the database file off the
+ * caller's thread: after a wait the file has grown by what was committed,
+ * every record reads back, and close stops the thread.
+ */
+static void
+test_checkpointer(void **state)
+{
+	struct fx *f = *state;
+	char path[PATH_MAX + 16];
+	struct stat before, after;
+	uint32_t i;
+
+	fx_open(f);
+	assert_int_equal(store_checkpointer_start(f->s, 20, NULL), 0);
+	db_path(f, path, sizeof(path));
+	assert_int_equal(stat(path, &before), 0);
+	assert_int_equal(store_begin(f->s, NULL), 0);
+	for (i = 0; i < 2000; i++)
+		put_record(f->s, i);
+	assert_int_equal(store_commit(f->s, NULL), 0);
+	for (i = 0; i < 100; i++) {
+		usleep(20000);
+		assert_int_equal(stat(path, &after), 0);
+		if (after.st_size > before.st_size + 100 * 1024)
+			break;
+	}
+	assert_true(after.st_size > before.st_size + 100 * 1024);
+	for (i = 0; i < 2000; i += 97)
+		assert_record(f->s, i);
+	fx_close(f);
+	fx_open(f);
+	assert_record(f->s, 1999);
+}
+
 /* Status lists */
 
 struct list_fix {
@@ -1570,6 +1605,7 @@ main(void)
 		T(test_open_reopen),
 		T(test_newer_version),
 		T(test_records),
+		T(test_checkpointer),
 		T(test_lists_roundtrip),
 		T(test_watches),
 		T(test_alerts),

@@ -75,7 +75,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -281,6 +283,14 @@ struct store {
 	uint8_t tx_head_hash[STORE_HASH_LEN];
 	uint8_t *scratch;			/* encoded reasons */
 	size_t scratch_cap;
+	/* the background checkpointer (store_checkpointer_start) */
+	bool ckpt_on;				/* the thread runs */
+	bool ckpt_stop;				/* asked to stop, under ckpt_mu */
+	unsigned ckpt_interval_ms;
+	pthread_t ckpt_thread;
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
+	uint64_t ckpt_runs, ckpt_failures;
 };
 
 /* Errors */
@@ -885,6 +895,93 @@ store_open(const char *dir, struct store **out, struct mrx_diag *diag)
 	return 0;
 }
 
+/*
+ * The checkpointer: its own connection on its own thread copies committed
+ * WAL frames into the database file with PASSIVE checkpoints (never
+ * waiting for a lock, never blocking a writer), so the database file's
+ * fsync happens here and not inside a commit on the loop thread. Only the
+ * WAL's own fsync stays on the commit path, as durability requires.
+ */
+static void *
+ckpt_main(void *arg)
+{
+	struct store *s = arg;
+	struct timespec until;
+	sqlite3 *db = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	pthread_mutex_lock(&s->ckpt_mu);
+	while (!s->ckpt_stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += s->ckpt_interval_ms / 1000;
+		until.tv_nsec += (long)(s->ckpt_interval_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->ckpt_cv, &s->ckpt_mu, &until);
+		if (s->ckpt_stop)
+			break;
+		pthread_mutex_unlock(&s->ckpt_mu);
+		rc = rc == SQLITE_OK ? sqlite3_wal_checkpoint_v2(db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) : rc;
+		pthread_mutex_lock(&s->ckpt_mu);
+		s->ckpt_runs++;
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			s->ckpt_failures++;
+	}
+	pthread_mutex_unlock(&s->ckpt_mu);
+	sqlite3_close(db);
+	return NULL;
+}
+
+int
+store_checkpointer_start(struct store *s, unsigned interval_ms,
+    struct mrx_diag *diag)
+{
+	int rc;
+
+	assert(s != NULL && !s->ckpt_on);
+	if (interval_ms == 0)
+		interval_ms = STORE_CHECKPOINT_MS_DEFAULT;
+	rc = exec_sql(s, "PRAGMA wal_autocheckpoint=0",
+	    "store_checkpointer_start", diag);
+	if (rc != 0)
+		return rc;
+	s->ckpt_interval_ms = interval_ms;
+	s->ckpt_stop = false;
+	if (pthread_mutex_init(&s->ckpt_mu, NULL) != 0 ||
+	    pthread_cond_init(&s->ckpt_cv, NULL) != 0 ||
+	    pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) != 0) {
+		(void)exec_sql(s, "PRAGMA wal_autocheckpoint=1000",
+		    "store_checkpointer_start", NULL);
+		return mrx_diag_set(diag, MRX_ENOMEM, MRX_DIAG_NO_OFFSET,
+		    STORE_FIELD, "store_checkpointer_start: cannot start the "
+		    "checkpoint thread");
+	}
+	s->ckpt_on = true;
+	return 0;
+}
+
+static void
+ckpt_stop(struct store *s)
+{
+	if (!s->ckpt_on)
+		return;
+	pthread_mutex_lock(&s->ckpt_mu);
+	s->ckpt_stop = true;
+	pthread_cond_signal(&s->ckpt_cv);
+	pthread_mutex_unlock(&s->ckpt_mu);
+	pthread_join(s->ckpt_thread, NULL);
+	pthread_cond_destroy(&s->ckpt_cv);
+	pthread_mutex_destroy(&s->ckpt_mu);
+	s->ckpt_on = false;
+}
+
 void
 store_close(struct store *s)
 {
@@ -892,6 +989,7 @@ store_close(struct store *s)
 
 	if (s == NULL)
 		return;
+	ckpt_stop(s);
 	if (s->db != NULL) {
 		store_rollback(s);
 		for (i = 0; i < ST_COUNT; i++)

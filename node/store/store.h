@@ -45,6 +45,18 @@ struct store;
 int store_open(const char *dir, struct store **out, struct mrx_diag *diag);
 void store_close(struct store *s);
 
+#define STORE_CHECKPOINT_MS_DEFAULT 1000
+
+/*
+ * Moves WAL checkpoints off the caller's thread: turns SQLite's automatic
+ * checkpoint (which runs inside a commit, fsyncing the database file) off
+ * and starts a thread with its own connection that runs a PASSIVE
+ * checkpoint every interval_ms (0 = STORE_CHECKPOINT_MS_DEFAULT). It stops
+ * in store_close(). The store itself is still used from one thread.
+ */
+int store_checkpointer_start(struct store *s, unsigned interval_ms,
+    struct mrx_diag *diag);
+
 /* One transaction (the group commit of a loop turn). */
 /*
  * A write that fails inside the transaction fails the transaction: later
