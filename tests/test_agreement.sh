@@ -8,44 +8,10 @@
 set -u
 MRX=${MRX_BIN:?MRX_BIN must name the mrx binary}
 SRC=${MRX_SRC:?MRX_SRC must name the source tree}
-# A sanitizer report must not pass for exit 1 (reject): expect() calls 199 a crash.
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=199"
-UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=199"
-export ASAN_OPTIONS UBSAN_OPTIONS
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 2
-fails=0 checks=0
-
-# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, checks its exit code
-expect() {
-	want=$1 what=$2
-	shift 3
-	checks=$((checks + 1))
-	"$@" >out.txt 2>err.txt
-	got=$?
-	if [ "$got" -ge 128 ]; then
-		echo "FAIL: $what: crashed (exit $got)"; cat err.txt; fails=$((fails + 1))
-	elif [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, expected $want"
-		sed 's/^/  out: /' out.txt | head -20
-		sed 's/^/  err: /' err.txt | head -20
-		fails=$((fails + 1))
-	else
-		echo "ok: $what"
-	fi
-}
-
-# contains FILE TEXT DESCRIPTION
-contains() {
-	checks=$((checks + 1))
-	if grep -q -- "$2" "$1"; then
-		echo "ok: $3"
-	else
-		echo "FAIL: $3: '$2' not in $1:"; sed 's/^/  /' "$1" | head -20
-		fails=$((fails + 1))
-	fi
-}
+. "$SRC/tests/testlib.sh"
 
 # lacks FILE TEXT DESCRIPTION
 lacks() {

@@ -8,37 +8,7 @@ MRX=${MRX_BIN:?MRX_BIN must name the mrx binary}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 2
-fails=0 checks=0
-
-# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, checks its exit code
-expect() {
-	want=$1 what=$2
-	shift 3
-	checks=$((checks + 1))
-	"$@" >out.txt 2>err.txt
-	got=$?
-	if [ "$got" -ge 128 ]; then
-		echo "FAIL: $what: crashed (exit $got)"; cat err.txt; fails=$((fails + 1))
-	elif [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, expected $want"
-		sed 's/^/  out: /' out.txt | head -20
-		sed 's/^/  err: /' err.txt | head -20
-		fails=$((fails + 1))
-	else
-		echo "ok: $what"
-	fi
-}
-
-# contains FILE TEXT DESCRIPTION
-contains() {
-	checks=$((checks + 1))
-	if grep -q -- "$2" "$1"; then
-		echo "ok: $3"
-	else
-		echo "FAIL: $3: '$2' not in $1:"; sed 's/^/  /' "$1" | head -20
-		fails=$((fails + 1))
-	fi
-}
+. "${MRX_SRC:?MRX_SRC must name the source tree}/tests/testlib.sh"
 
 mode_of() { stat -c %a "$1"; }
 

@@ -8,49 +8,7 @@ MRX=${MRX_BIN:?MRX_BIN must name the mrx binary}
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work" || exit 2
-fails=0 checks=0
-
-# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, checks its exit code
-expect() {
-	want=$1 what=$2
-	shift 3
-	checks=$((checks + 1))
-	"$@" >out.txt 2>err.txt
-	got=$?
-	if [ "$got" -ge 128 ]; then
-		echo "FAIL: $what: crashed (exit $got)"; cat err.txt; fails=$((fails + 1))
-	elif [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, expected $want"
-		sed 's/^/  out: /' out.txt | head -20
-		sed 's/^/  err: /' err.txt | head -20
-		fails=$((fails + 1))
-	else
-		echo "ok: $what"
-	fi
-}
-
-# check DESCRIPTION -- TEST...: a shell test that must hold
-check() {
-	what=$1
-	shift 2
-	checks=$((checks + 1))
-	if "$@"; then
-		echo "ok: $what"
-	else
-		echo "FAIL: $what"; fails=$((fails + 1))
-	fi
-}
-
-# contains FILE TEXT DESCRIPTION
-contains() {
-	checks=$((checks + 1))
-	if grep -q -- "$2" "$1"; then
-		echo "ok: $3"
-	else
-		echo "FAIL: $3: '$2' not in $1:"; sed 's/^/  /' "$1" | head -20
-		fails=$((fails + 1))
-	fi
-}
+. "${MRX_SRC:?MRX_SRC must name the source tree}/tests/testlib.sh"
 
 # usage_error DESCRIPTION -- ARGS...: exit 2, one line "mrx init: ..." naming TEXT
 usage_error() {
