@@ -354,9 +354,49 @@ reply_json(const struct eng_reply *r, enum api_kind kind, const char *access,
 		    cli_hex(r->cti, PROTO_CTI_LEN, hex), "status",
 		    proto_status_name(r->entry_status), "seq", (json_int_t)r->seq);
 	case API_DECISION:
-		return cli_decision_json(r->decision, access, now, now);
+		/* written by decision_body() */
+		break;
 	}
 	return NULL;
+}
+
+/*
+ * A decision's body, the bytes dump(cli_decision_json(...)) gives, written
+ * without building the JSON tree; malloc'd to its size (plus the NUL).
+ */
+static char *
+decision_body(const struct eng_reply *r, const char *access, int64_t now,
+    size_t *len)
+{
+	char tmp[2048], *body;
+	size_t n;
+
+	n = cli_decision_json_write(r->decision, access, now, now, tmp,
+	    sizeof(tmp));
+	if (n == 0 || (body = malloc(n + 1)) == NULL)
+		return NULL;
+	if (n < sizeof(tmp))
+		memcpy(body, tmp, n + 1);
+	else
+		cli_decision_json_write(r->decision, access, now, now, body,
+		    n + 1);
+	*len = n;
+	return body;
+}
+
+/* The reply's body, malloc'd, or NULL when out of memory. */
+static char *
+reply_body(const struct eng_reply *r, enum api_kind kind, const char *access,
+    int64_t now, size_t *len)
+{
+	json_t *j;
+
+	if (kind == API_DECISION && r->status < 400)
+		return decision_body(r, access, now, len);
+	j = reply_json(r, kind, access, now);
+	if (j == NULL)
+		return NULL;
+	return dump(j, len);
 }
 
 /*
@@ -387,7 +427,6 @@ run_event(struct node *n, struct http_exchange *x, const struct eng_event *ev,
     enum api_kind kind, const char *access, const char *what)
 {
 	const struct eng_reply *r;
-	json_t *j;
 	char *body;
 	size_t len;
 	int rc;
@@ -400,12 +439,7 @@ run_event(struct node *n, struct http_exchange *x, const struct eng_event *ev,
 		return;
 	}
 	log_outcome(r, kind, what);
-	j = reply_json(r, kind, access, ev->now);
-	if (j == NULL) {
-		respond_simple_err(x, 500, "internal", NULL, "out of memory");
-		return;
-	}
-	body = dump(j, &len);
+	body = reply_body(r, kind, access, ev->now, &len);
 	if (body == NULL) {
 		respond_simple_err(x, 500, "internal", NULL, "out of memory");
 		return;

@@ -6,6 +6,7 @@
 #define NODE_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "key.h"
@@ -51,5 +52,16 @@ struct json_t *cli_record_json(const struct proto_record *rec);
 struct proto_decision;
 struct json_t *cli_decision_json(const struct proto_decision *dc,
     const char *access, int64_t at, int64_t now);
+
+/*
+ * Writes the bytes json_dumps(cli_decision_json(dc, access, at, now),
+ * JSON_COMPACT | JSON_PRESERVE_ORDER) would give into buf, like snprintf:
+ * at most cap - 1 bytes and a terminating NUL (nothing when cap is 0), and
+ * returns the full length without the NUL, so a return >= cap means buf
+ * was too small. Returns 0 where cli_decision_json would return NULL
+ * (access NULL or not valid UTF-8).
+ */
+size_t cli_decision_json_write(const struct proto_decision *dc,
+    const char *access, int64_t at, int64_t now, char *buf, size_t cap);
 
 #endif

@@ -301,3 +301,235 @@ cli_decision_json(const struct proto_decision *dc, const char *access,
 	    now, b, sizeof(b))));
 	return o;
 }
+
+/*
+ * The bytes json_dumps(cli_decision_json(...), JSON_COMPACT |
+ * JSON_PRESERVE_ORDER) gives, written straight into a buffer. A string
+ * that is not valid UTF-8 (jansson's utf8_check_string) is left out where
+ * jansson leaves it out: json_string() of it is NULL, so the member is not
+ * set, and a reason whose json_pack fails is not appended.
+ */
+struct jw {
+	char *p;
+	size_t cap;
+	size_t len;
+};
+
+static void
+jw_put(struct jw *w, const char *s, size_t n)
+{
+	if (w->len < w->cap) {
+		size_t room = w->cap - w->len;
+
+		memcpy(w->p + w->len, s, n < room ? n : room);
+	}
+	w->len += n;
+}
+
+static void
+jw_lit(struct jw *w, const char *s)
+{
+	jw_put(w, s, strlen(s));
+}
+
+/* Length of the UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t i, k;
+	uint32_t v;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		k = 2;
+		v = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		k = 3;
+		v = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		k = 4;
+		v = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (k > n)
+		return 0;
+	for (i = 1; i < k; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) ||
+	    (k == 2 && v < 0x80) || (k == 3 && v < 0x800) ||
+	    (k == 4 && v < 0x10000))
+		return 0;
+	return k;
+}
+
+static bool
+utf8_ok(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n, i, k;
+
+	if (s == NULL)
+		return false;
+	n = strlen(s);
+	for (i = 0; i < n; i += k)
+		if ((k = utf8_seq(u + i, n - i)) == 0)
+			return false;
+	return true;
+}
+
+/* A JSON string as jansson dumps it by default; s is valid UTF-8. */
+static void
+jw_str(struct jw *w, const char *s)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	const char *run = s, *p;
+	char esc[6];
+	unsigned char c;
+
+	jw_put(w, "\"", 1);
+	for (p = s; *p != '\0'; p++) {
+		c = (unsigned char)*p;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		jw_put(w, run, (size_t)(p - run));
+		run = p + 1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"':
+		case '\\':
+			esc[1] = (char)c;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hx[c >> 4];
+			esc[5] = hx[c & 15];
+			jw_put(w, esc, 6);
+			continue;
+		}
+		jw_put(w, esc, 2);
+	}
+	jw_put(w, run, (size_t)(p - run));
+	jw_put(w, "\"", 1);
+}
+
+/*
+ * Writes ,"key":"s" (the comma unless first) when s is valid UTF-8, as
+ * json_object_set_new(o, key, json_string(s)) sets it only then.
+ */
+static void
+jw_member_str(struct jw *w, bool *first, const char *key, const char *s)
+{
+	if (!utf8_ok(s))
+		return;
+	jw_put(w, *first ? "\"" : ",\"", *first ? 1 : 2);
+	jw_lit(w, key);
+	jw_put(w, "\":", 2);
+	jw_str(w, s);
+	*first = false;
+}
+
+static void
+jw_member_int(struct jw *w, bool *first, const char *key, long long v)
+{
+	char b[24];
+	int n;
+
+	jw_put(w, *first ? "\"" : ",\"", *first ? 1 : 2);
+	jw_lit(w, key);
+	jw_put(w, "\":", 2);
+	n = snprintf(b, sizeof(b), "%lld", v);
+	jw_put(w, b, (size_t)n);
+	*first = false;
+}
+
+size_t
+cli_decision_json_write(const struct proto_decision *dc, const char *access,
+    int64_t at, int64_t now, char *buf, size_t cap)
+{
+	char b[PROTO_TIME_STR], h[2 * PROTO_HASH_LEN + 1];
+	struct jw w = { buf, cap > 0 ? cap - 1 : 0, 0 };
+	bool first;
+	size_t i;
+
+	/* json_pack of the whole object fails on these: nothing is dumped. */
+	if (!utf8_ok(access)) {
+		if (cap > 0)
+			buf[0] = '\0';
+		return 0;
+	}
+	jw_lit(&w, "{\"decision\":");
+	jw_str(&w, proto_verdict_name(dc->verdict));
+	jw_lit(&w, ",\"reasons\":[");
+	first = true;
+	for (i = 0; i < dc->nreasons; i++) {
+		if (!utf8_ok(dc->reasons[i].code) ||
+		    !utf8_ok(dc->reasons[i].message))
+			continue;
+		jw_lit(&w, first ? "{\"code\":" : ",{\"code\":");
+		jw_str(&w, dc->reasons[i].code);
+		jw_lit(&w, ",\"message\":");
+		jw_str(&w, dc->reasons[i].message);
+		jw_put(&w, "}", 1);
+		first = false;
+	}
+	jw_lit(&w, "],\"evidence\":{");
+	first = true;
+	if (dc->has_cti) {
+		jw_member_str(&w, &first, "record_id",
+		    cli_hex(dc->cti, PROTO_CTI_LEN, h));
+		jw_member_str(&w, &first, "issuer", dc->issuer);
+		jw_member_str(&w, &first, "level", dc->level);
+		jw_member_str(&w, &first, "operator", dc->operator_id);
+		jw_member_str(&w, &first, "exp",
+		    proto_time_format(dc->exp, b, sizeof(b)));
+		jw_member_str(&w, &first, "kid",
+		    cli_hex(dc->kid, CRY_KID_LEN, h));
+		if (cry_alg_name(dc->alg) != NULL)
+			jw_member_str(&w, &first, "alg", cry_alg_name(dc->alg));
+	}
+	if (dc->root[0] != '\0')
+		jw_member_str(&w, &first, "root", dc->root);
+	if (dc->has_status) {
+		jw_member_int(&w, &first, "status_seq",
+		    (long long)(json_int_t)dc->status_seq);
+		jw_member_int(&w, &first, "status_age_s",
+		    (long long)dc->status_age_s);
+	}
+	if (dc->agreement[0] != '\0') {
+		jw_member_str(&w, &first, "agreement", dc->agreement);
+		jw_member_int(&w, &first, "agreement_row",
+		    (long long)dc->agreement_row + 1);
+	}
+	jw_lit(&w, "},\"access\":");
+	jw_str(&w, access);
+	jw_lit(&w, ",\"at\":");
+	jw_str(&w, proto_time_format(at, b, sizeof(b)));
+	jw_lit(&w, ",\"decided_at\":");
+	jw_str(&w, proto_time_format(now, b, sizeof(b)));
+	jw_put(&w, "}", 1);
+	if (cap > 0)
+		buf[w.len < w.cap ? w.len : w.cap] = '\0';
+	return w.len;
+}

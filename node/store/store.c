@@ -16,9 +16,12 @@
  * inside it marks the transaction failed: later writes and store_commit()
  * are refused (MRX_ESTATE) until store_rollback(), so a half-applied loop
  * turn can never be committed. A write made outside store_begin() runs in a
- * transaction of its own. The audit head (seq, hash) is cached in memory,
- * written to meta with every entry, and restored from the snapshot taken at
- * store_begin() when the transaction is rolled back.
+ * transaction of its own. The audit head (seq, hash) is cached in memory
+ * and written to meta once per transaction, just before its COMMIT (so
+ * every committed state has meta's head equal to the last audit row); it
+ * is restored from the snapshot taken at store_begin() when the
+ * transaction is rolled back. store_audit_verify() inside a transaction
+ * takes the head not yet written from memory.
  *
  * Audit encoding. hash_n = SHA-256(hash_{n-1} || E_n), hash_0 = 32 zero
  * bytes, where E_n is this CBOR array of 13 items, in this order, with
@@ -154,10 +157,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "nalloc, head, reasons, alloc, bits FROM lists ORDER BY opened",
 	[ST_DELTA_PUT] = "INSERT INTO deltas (uri, seq, bytes) "
 	    "VALUES (?1, ?2, ?3)",
-	[ST_WATCH_PUT] = "INSERT INTO watches (issuer, uri, idx, cti) "
-	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	[ST_WATCH_PUT] = "INSERT OR IGNORE INTO watches (issuer, uri, idx, "
+	    "cti) VALUES (?1, ?2, ?3, ?4)",
 	[ST_WATCH_LOAD] = "SELECT issuer, uri, idx, cti FROM watches "
-	    "ORDER BY id",
+	    "ORDER BY issuer, uri, idx, cti",
 	[ST_ALERT_PUT] = "INSERT INTO alerts (time, cti, issuer, status, "
 	    "reason, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_ALERT_SINCE] = "SELECT id, time, cti, issuer, status, reason, seq "
@@ -185,6 +188,9 @@ static const char *const stmt_sql[ST_COUNT] = {
  * Schema version 1. Rowid tables with a UNIQUE index on the 16-byte id
  * ingest about twice as fast as WITHOUT ROWID here. Large blobs come last
  * in a row so the small columns are read without touching overflow pages.
+ * watches is the exception: a small row that is only ever inserted and
+ * read back whole, keyed by itself, so WITHOUT ROWID makes one insert one
+ * B-tree write where a rowid table with a UNIQUE index needs two.
  */
 static const char schema_v1[] =
     "CREATE TABLE records ("
@@ -228,12 +234,11 @@ static const char schema_v1[] =
     " bytes BLOB NOT NULL,"
     " UNIQUE (uri, seq)) STRICT;"
     "CREATE TABLE watches ("
-    " id INTEGER PRIMARY KEY,"
     " issuer TEXT NOT NULL,"
     " uri TEXT NOT NULL,"
     " idx INTEGER NOT NULL,"
     " cti BLOB NOT NULL,"
-    " UNIQUE (issuer, uri, idx, cti)) STRICT;"
+    " PRIMARY KEY (issuer, uri, idx, cti)) STRICT, WITHOUT ROWID;"
     "CREATE TABLE alerts ("
     " id INTEGER PRIMARY KEY,"
     " time INTEGER NOT NULL,"
@@ -277,7 +282,8 @@ struct store {
 	bool in_tx;				/* inside store_begin() */
 	bool tx_failed;				/* a write in it failed */
 	bool head_bad;				/* meta's head is malformed */
-	uint64_t head_seq;			/* audit head, as in meta */
+	bool head_dirty;			/* head not yet written to meta */
+	uint64_t head_seq;			/* audit head, meta's at commit */
 	uint8_t head_hash[STORE_HASH_LEN];
 	uint64_t tx_head_seq;			/* the head at store_begin() */
 	uint8_t tx_head_hash[STORE_HASH_LEN];
@@ -547,6 +553,24 @@ head_restore(struct store *s)
 {
 	s->head_seq = s->tx_head_seq;
 	memcpy(s->head_hash, s->tx_head_hash, STORE_HASH_LEN);
+	s->head_dirty = false;
+}
+
+/* Writes the head appended in this transaction to meta, once. */
+static int
+head_flush(struct store *s, const char *op, struct mrx_diag *diag)
+{
+	sqlite3_stmt *st = s->st[ST_HEAD_PUT];
+	int rc;
+
+	if (!s->head_dirty)
+		return 0;
+	sqlite3_bind_int64(st, 1, (int64_t)s->head_seq);
+	bind_blob(st, 2, s->head_hash, STORE_HASH_LEN);
+	rc = stmt_run(s, ST_HEAD_PUT, op, diag);
+	if (rc == 0)
+		s->head_dirty = false;
+	return rc;
 }
 
 static void
@@ -586,6 +610,8 @@ op_end(struct store *s, bool own, int rc, const char *op,
 	if (!own)
 		return rc;
 	if (rc == 0)
+		rc = head_flush(s, op, diag);
+	if (rc == 0)
 		rc = stmt_run(s, ST_COMMIT, op, diag);
 	if (rc != 0)
 		tx_abort(s);
@@ -622,6 +648,9 @@ store_commit(struct store *s, struct mrx_diag *diag)
 	rc = tx_usable(s, "store_commit", diag);
 	if (rc != 0)
 		return rc;
+	rc = head_flush(s, "store_commit: audit head", diag);
+	if (rc != 0)
+		return rc;	/* the transaction failed: the caller rolls back */
 	rc = stmt_run(s, ST_COMMIT, "store_commit", diag);
 	if (rc != 0)
 		return rc;	/* still open: the caller rolls back */
@@ -1677,7 +1706,6 @@ audit_insert(struct store *s, const struct eng_audit *a,
 {
 	uint8_t hash[STORE_HASH_LEN];
 	uint64_t seq = s->head_seq + 1;
-	sqlite3_stmt *st;
 	int rc;
 
 	if (audit_hash(s->head_hash, seq, a, hash) != 0)
@@ -1687,14 +1715,9 @@ audit_insert(struct store *s, const struct eng_audit *a,
 	rc = stmt_run(s, ST_AUDIT_PUT, "store_append_audit", diag);
 	if (rc != 0)
 		return rc;
-	st = s->st[ST_HEAD_PUT];
-	sqlite3_bind_int64(st, 1, (int64_t)seq);
-	bind_blob(st, 2, hash, STORE_HASH_LEN);
-	rc = stmt_run(s, ST_HEAD_PUT, "store_append_audit: head", diag);
-	if (rc != 0)
-		return rc;
 	s->head_seq = seq;
 	memcpy(s->head_hash, hash, STORE_HASH_LEN);
+	s->head_dirty = true;		/* written at commit (head_flush) */
 	return 0;
 }
 
@@ -2144,6 +2167,12 @@ store_audit_verify(struct store *s, struct store_audit_report *out,
 		return rc;
 	rc = head_load(s, &v.head_seq, v.head_hash, &v.has_head, &v.head_ok,
 	    diag);
+	if (rc == 0 && s->head_dirty) {
+		/* inside a transaction: meta gets this head at its commit */
+		v.has_head = v.head_ok = true;
+		v.head_seq = s->head_seq;
+		memcpy(v.head_hash, s->head_hash, STORE_HASH_LEN);
+	}
 	if (rc == 0)
 		rc = verify_walk(&v);
 	if (own && !sqlite3_get_autocommit(s->db))
