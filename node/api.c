@@ -831,7 +831,9 @@ h_alerts(struct node *n, struct http_exchange *x,
 		if (!n->waiters[i].used)
 			break;
 	if (i == NODE_WAITERS_MAX) {
-		answer_alerts(n, x, since);
+		/* an empty answer now would make a re-polling client spin */
+		respond_simple_err(x, 503, "too-many-waiters", "wait", "too many "
+		    "long-polls are held; retry later or poll without wait");
 		return;
 	}
 	n->waiters[i].used = true;

@@ -547,6 +547,40 @@ def phase_offline(n, w):
           "  --json: problem edited, seq %d" % seq, j)
 
 
+def phase_waiters(n, c):
+    """Long-polls are bounded: 256 are held, the next is refused with 503
+    (an empty answer at once would make a re-polling client spin), and
+    the slots come back when their clients go away."""
+    last = c.get("/v1/alerts").json["last"]
+    req = ("GET /v1/alerts?since=%d&wait=30 HTTP/1.1\r\nHost: x\r\n"
+           "Authorization: Bearer %s\r\n\r\n" % (last, n.token)).encode()
+    held = []
+    try:
+        for _ in range(256):
+            r = L.Raw(n.port)
+            check(r.send(req), "a long-poll is sent")
+            held.append(r)
+        time.sleep(0.3)
+        r = c.get("/v1/alerts?since=%d&wait=5" % last)
+        L.expect_error(r, 503, "too-many-waiters", "wait",
+                       "the 257th long-poll is refused")
+    finally:
+        for r in held:
+            r.close()
+    deadline = time.time() + 5
+    while True:
+        t0 = time.time()
+        r = c.get("/v1/alerts?since=%d&wait=1" % last)
+        if r.status == 200:
+            break
+        check(time.time() < deadline, "long-poll slots come back",
+              r.status)
+        time.sleep(0.2)
+    check(time.time() - t0 >= 0.5, "a long-poll is held again once the "
+          "slots are free")
+    ok("long-polls are bounded and their slots are reclaimed")
+
+
 def main():
     n = L.Node("node")
     w = World(n)
@@ -558,6 +592,7 @@ def main():
     cid = phase_cli(n, c, w, work)
     ids["cli"] = cid
     check_metrics(c, w, "metrics after the CLI")
+    phase_waiters(n, c)
     c.close()
     phase_restart(n, w, ids)
     phase_offline(n, w)
