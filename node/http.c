@@ -12,9 +12,10 @@
  * A connection moves through these states:
  *   IDLE     waiting for the first byte of a request (idle timer, reading);
  *   READING  a request has begun (read timer from its first byte, reading);
- *   BUSY     the handler kept the exchange past its call (not reading);
+ *   BUSY     the handler kept the exchange past its call (reading into the
+ *            buffer, not parsing);
  *   WRITING  a response the socket did not take at once is being written
- *            (write timer, not reading);
+ *            (write timer; reading into the buffer unless it is the last);
  *   LINGER   the last response is written and our side shut down; input is
  *            read and dropped until EOF, so closing does not reset the
  *            connection under a response the client has not read yet;
@@ -22,18 +23,24 @@
  *
  * Invariants: in IDLE and READING everything read is parsed at once, so the
  * read buffer is empty whenever reading is on; bytes that follow a complete
- * request (pipelining) stay in the buffer and are parsed before reading
- * resumes, and the parser is paused at each message end so that one call
- * never carries two requests. Nothing is read while a request is handled:
- * the handler runs on the loop thread, and if it keeps the exchange,
- * reading stops until the answer is written. A connection is BUSY exactly
- * while its exchange is pending, and a BUSY connection is never closed: the
- * exchange stays valid until answered. Handlers never run inside the
- * parser, and an answer never runs a handler: an answer given inside the
- * handler lets the parsing loop go on, a later one is finished by the write
- * callback. Memory is freed only in close callbacks; the server frees
- * itself once its listener and every connection are closed, then calls
- * `done`.
+ * request (pipelining) stay in the buffer, and the parser is paused at each
+ * message end so that one call never carries two requests. Nothing is
+ * parsed while a request is handled: the handler runs on the loop thread,
+ * and if it keeps the exchange, reading stays on (no stop and restart per
+ * answer) but what arrives is only appended to the buffer, to be parsed
+ * once the answer is written. The buffer is bounded: when it is full,
+ * reading stops (backpressure) and resumes once the parser has emptied it.
+ * The head and body limits apply when the buffered bytes are parsed. An
+ * EOF with nothing left unparsed, or a read error, while the exchange is
+ * pending marks the client gone (http_exchange_gone); an EOF behind
+ * buffered requests only stops reading, as those are answered first. A
+ * connection is BUSY exactly while its exchange is pending, and a BUSY
+ * connection is never closed: the exchange stays valid until answered.
+ * Handlers never run inside the parser, and an answer never runs a
+ * handler: an answer given inside the handler lets the parsing loop go on,
+ * a later one is finished by the write callback. Memory is freed only in
+ * close callbacks; the server frees itself once its listener and every
+ * connection are closed, then calls `done`.
  */
 #include "http.h"
 
@@ -100,6 +107,7 @@ struct http_exchange {
 	struct http_conn *conn;  /* the connection it came on */
 	struct http_request req; /* pointers into conn->store */
 	bool pending;            /* handed to the handler, unanswered */
+	bool gone;               /* the client left while it was pending */
 	bool in_handler;         /* the handler call has not returned */
 };
 
@@ -180,10 +188,13 @@ conn_check(const struct http_conn *c)
 		return false;
 	if ((c->closing > 0) != (c->state == CONN_CLOSING))
 		return false;
-	if (c->reading && c->state != CONN_IDLE && c->state != CONN_READING &&
-	    c->state != CONN_LINGER)
+	if (c->reading && c->state == CONN_CLOSING)
 		return false;
-	if (c->reading && c->state != CONN_LINGER && c->rlen != 0)
+	if (c->reading && (c->state == CONN_IDLE || c->state == CONN_READING) &&
+	    c->rlen != 0)
+		return false;
+	if (c->reading && (c->state == CONN_BUSY || c->state == CONN_WRITING) &&
+	    c->rlen - c->roff == sizeof(c->rbuf))
 		return false;
 	return c->rejected ? c->srv->rejecting > 0 : c->srv->nconns > 0;
 }
@@ -393,7 +404,9 @@ conn_send(struct http_conn *c, int status, const char *ctype, const void *body,
 		}
 	}
 	c->state = CONN_WRITING;
-	conn_read_stop(c);
+	/* Input after the last response is read by the linger phase. */
+	if (c->close_after)
+		conn_read_stop(c);
 	/* A client that does not read its answer must not hold us forever. */
 	conn_timer(c, c->srv->lim.idle_timeout_ms);
 	if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, conn_on_write) != 0)
@@ -901,8 +914,8 @@ req_finish(struct http_conn *c)
 
 /*
  * A complete request: hand it to the handler. Nothing is read while the
- * handler runs; if it returns without answering, reading stops until the
- * answer is written.
+ * handler runs; if it returns without answering, reading goes on into the
+ * buffer, and nothing more is parsed until the answer is written.
  */
 static void
 conn_dispatch(struct http_conn *c)
@@ -920,11 +933,10 @@ conn_dispatch(struct http_conn *c)
 	}
 	c->state = CONN_BUSY;
 	x->pending = true;
+	x->gone = false;
 	x->in_handler = true;
 	s->fn(s->ctx, x, &x->req);
 	x->in_handler = false;
-	if (c->state == CONN_BUSY)
-		conn_read_stop(c);
 }
 
 static void
@@ -1011,6 +1023,15 @@ conn_on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 	/* While lingering the input is dropped: reuse the whole buffer. */
 	if (c->state == CONN_LINGER)
 		c->rlen = 0;
+	/*
+	 * While answering, input waits behind what is parsed already; the
+	 * request itself lives in the store, so the buffer may move.
+	 */
+	if (c->roff > 0 && (c->state == CONN_BUSY || c->state == CONN_WRITING)) {
+		memmove(c->rbuf, c->rbuf + c->roff, c->rlen - c->roff);
+		c->rlen -= c->roff;
+		c->roff = 0;
+	}
 	*b = uv_buf_init(
 	    c->rbuf + c->rlen, (unsigned int)(sizeof(c->rbuf) - c->rlen));
 }
@@ -1024,6 +1045,20 @@ conn_on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 	assert(conn_check(c));
 	if (nread == 0 || c->state == CONN_CLOSING)
 		return;
+	if (c->state == CONN_BUSY || c->state == CONN_WRITING) {
+		/* Buffered, parsed after the answer; see the header comment. */
+		if (nread < 0) {
+			conn_read_stop(c);
+			if (c->state == CONN_BUSY &&
+			    (nread != UV_EOF || c->roff == c->rlen))
+				c->x.gone = true;
+			return;
+		}
+		c->rlen += (size_t)nread;
+		if (c->rlen == sizeof(c->rbuf))
+			conn_read_stop(c);
+		return;
+	}
 	if (nread < 0) {
 		/* EOF or reset; a half-sent request is abandoned. */
 		conn_close(c);
@@ -1068,24 +1103,6 @@ conn_on_timer(uv_timer_t *t)
 
 /* ---- exchanges ---- */
 
-/* Peeks without consuming: EOF or an error means the client has left. */
-static bool
-conn_peer_gone(const struct http_conn *c)
-{
-	uv_os_fd_t fd;
-	ssize_t r;
-	char b;
-
-	if (c->state == CONN_CLOSING ||
-	    uv_fileno((const uv_handle_t *)&c->tcp, &fd) != 0)
-		return true;
-	r = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (r == 0)
-		return true;
-	return r < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-	       errno != EINTR;
-}
-
 void
 http_respond(struct http_exchange *x, int status, const char *content_type,
     const void *body, size_t len, const char *extra_headers)
@@ -1098,8 +1115,8 @@ http_respond(struct http_exchange *x, int status, const char *content_type,
 	assert(status >= 200 && status <= 599);
 	assert(body != NULL || len == 0);
 	x->pending = false;
-	/* An answer given inside the handler cannot have lost its client. */
-	if (!x->in_handler && conn_peer_gone(c)) {
+	/* Set only by a read, and nothing is read inside the handler. */
+	if (x->gone) {
 		conn_close(c);
 		return;
 	}
@@ -1118,7 +1135,7 @@ bool
 http_exchange_gone(const struct http_exchange *x)
 {
 	assert(x->pending);
-	return conn_peer_gone(x->conn);
+	return x->gone;
 }
 
 /* ---- the server ---- */

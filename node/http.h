@@ -120,10 +120,12 @@ void http_respond(struct http_exchange *x, int status,
 const struct http_request *http_exchange_request(const struct http_exchange *x);
 
 /*
- * True if the client has gone away (its answer would be dropped). Reading
- * is stopped while a request is handled, so this peeks at the socket: the
- * client closed or reset its side and sent nothing more (a client that only
- * shut down its sending side after the request counts as gone too).
+ * True if the client has gone away (its answer would be dropped). The
+ * connection goes on reading while a request is handled (what arrives is
+ * buffered, not parsed), so this reports what was seen: the client closed
+ * or reset its side and sent nothing more (a client that only shut down its
+ * sending side after the request counts as gone too). While the read
+ * buffer is full of pipelined requests nothing is read, and this is false.
  */
 bool http_exchange_gone(const struct http_exchange *x);
 
