@@ -101,24 +101,33 @@ field(char buf[64], const char *pfx, const char *name)
 	return buf;
 }
 
+/*
+ * The reader calls below run without a diag first (the hot path of every
+ * verify); only on failure do they run again, from the same position, to
+ * name the field in the caller's diag.
+ */
+static int
+named(struct mrx_diag *diag, int rc, const struct mrx_diag *d,
+    const char *pfx, const char *name)
+{
+	char f[64];
+
+	return rc == 0 ? 0 : mrx_diag_set(diag, rc, d->offset,
+	    field(f, pfx, name), "%s", d->msg);
+}
+
 /* cry_cbor_next() with the failing field named in the diagnostic. */
 static int
 rd_next(struct cry_cbor_rd *rd, struct cry_cbor_item *it, const char *pfx,
     const char *name, struct mrx_diag *diag)
 {
 	struct mrx_diag d;
-	char f[64];
-	int rc;
 
-	/* fast path without a diag; the reader leaves rd unchanged on error */
+	/* the reader leaves rd unchanged on error */
 	if (cry_cbor_next(rd, it, NULL) == 0)
 		return 0;
 	mrx_diag_clear(&d);
-	rc = cry_cbor_next(rd, it, &d);
-	if (rc != 0)
-		return mrx_diag_set(diag, rc, d.offset, field(f, pfx, name),
-		    "%s", d.msg);
-	return 0;
+	return named(diag, cry_cbor_next(rd, it, &d), &d, pfx, name);
 }
 
 static int
@@ -127,18 +136,12 @@ rd_skip(struct cry_cbor_rd *rd, const struct cry_cbor_item *it,
 {
 	struct cry_cbor_rd save = *rd;
 	struct mrx_diag d;
-	char f[64];
-	int rc;
 
 	if (cry_cbor_skip(rd, it, NULL) == 0)
 		return 0;
 	*rd = save;
 	mrx_diag_clear(&d);
-	rc = cry_cbor_skip(rd, it, &d);
-	if (rc != 0)
-		return mrx_diag_set(diag, rc, d.offset, field(f, pfx, name),
-		    "%s", d.msg);
-	return 0;
+	return named(diag, cry_cbor_skip(rd, it, &d), &d, pfx, name);
 }
 
 static int

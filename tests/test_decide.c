@@ -15,6 +15,7 @@
 
 #include "decide.h"
 #include "ptime.h"
+#include "testkit.h"
 
 #define T0 1790000000LL		/* 2026-09-21, the issuance time */
 #define YEAR (365LL * 86400)
@@ -32,17 +33,6 @@ struct fx {
 	int cti;
 };
 
-static struct cry_key *
-seed_key(uint8_t n)
-{
-	uint8_t seed[32];
-	struct cry_key *k = NULL;
-
-	memset(seed, n, sizeof(seed));
-	assert_int_equal(cry_key_from_seed(seed, &k), 0);
-	return k;
-}
-
 static void
 claims(struct fx *f, struct proto_claims *c, const char *iss, const char *sub,
     int64_t iat, int64_t exp)
@@ -56,19 +46,6 @@ claims(struct fx *f, struct proto_claims *c, const char *iss, const char *sub,
 	c->exp = exp;
 	c->has_exp = exp != 0;
 	memset(c->cti, ++f->cti, sizeof(c->cti));
-}
-
-static uint8_t *
-sign(const struct proto_record *rec, const struct cry_key *k, size_t *len)
-{
-	uint8_t *buf = malloc(BUF_MAX);
-	struct mrx_diag d;
-
-	assert_non_null(buf);
-	mrx_diag_clear(&d);
-	if (proto_record_sign(rec, k, buf, BUF_MAX, len, &d) != 0)
-		fail_msg("sign: %s: %s", d.field, d.msg);
-	return buf;
 }
 
 static uint8_t *

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "engine.h"
+#include "testkit.h"
 
 #define T0 1790000000LL		/* 2026-09-21 */
 #define YEAR (365LL * 86400)
@@ -174,30 +175,6 @@ digest(struct sink *s, const struct eng_actions *acts)
 }
 
 /* ---- the world ---- */
-
-static struct cry_key *
-seed_key(uint8_t n)
-{
-	uint8_t seed[32];
-	struct cry_key *k = NULL;
-
-	memset(seed, n, sizeof(seed));
-	assert_int_equal(cry_key_from_seed(seed, &k), 0);
-	return k;
-}
-
-static uint8_t *
-sign(const struct proto_record *rec, const struct cry_key *k, size_t *len)
-{
-	uint8_t *buf = malloc(PROTO_RECORD_MAX);
-	struct mrx_diag d;
-
-	assert_non_null(buf);
-	mrx_diag_clear(&d);
-	if (proto_record_sign(rec, k, buf, PROTO_RECORD_MAX, len, &d) != 0)
-		fail_msg("sign: %s: %s", d.field, d.msg);
-	return buf;
-}
 
 static struct proto_trust *
 make_trust(struct world *w)
