@@ -755,8 +755,10 @@ proto_trust_status_info(const struct proto_trust *t, const char *issuer,
 	if (!ts->has_list)
 		return 0;
 	out->seq = ts->sl.seq;
-	memcpy(out->head, ts->sl.head, PROTO_HASH_LEN);
-	out->has_head = ts->sl.has_head;
+	/* at seq 0 the chain starts from zeros: delta 1's prev */
+	out->has_head = ts->sl.has_head || ts->sl.seq == 0;
+	if (ts->sl.has_head)
+		memcpy(out->head, ts->sl.head, PROTO_HASH_LEN);
 	out->size = ts->sl.size;
 	out->fresh_at = ts->fresh_at;
 	return 0;
@@ -800,6 +802,8 @@ signer_note(struct trust_status *ts, int slot, const uint8_t *kid, int64_t at)
 	}
 }
 
+static const uint8_t zero_hash[PROTO_HASH_LEN];
+
 int
 proto_trust_apply_delta(struct proto_trust *t, const char *issuer,
     const char *uri, const struct proto_status_delta *d,
@@ -813,12 +817,14 @@ proto_trust_apply_delta(struct proto_trust *t, const char *issuer,
 	ts = status_find(t, issuer, uri);
 	if (ts == NULL || !ts->has_list)
 		return MRX_ENOENT;
-	if (ts->equivocating || !ts->sl.has_head)
+	/* a list at seq 0 is followed by delta 1, whose prev is zeros */
+	if (ts->equivocating || (!ts->sl.has_head && ts->sl.seq != 0))
 		return MRX_ESTATE;
 	if (ts->sl.seq == UINT64_MAX || d->seq != ts->sl.seq + 1)
 		return MRX_ERANGE;
 	if (strcmp(d->c.iss, issuer) != 0 || strcmp(d->c.sub, uri) != 0 ||
-	    memcmp(d->prev, ts->sl.head, PROTO_HASH_LEN) != 0)
+	    memcmp(d->prev, ts->sl.has_head ? ts->sl.head : zero_hash,
+	    PROTO_HASH_LEN) != 0)
 		return MRX_EINVAL;
 	slot = signer_slot(ts, kid);
 	if (slot < 0)

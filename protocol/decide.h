@@ -180,8 +180,9 @@ int proto_trust_verify_feed(const struct proto_trust *t, const uint8_t *bytes,
 struct proto_status_info {
 	bool has_list;			/* false: only marked equivocating */
 	uint64_t seq;			/* sequence of the state held */
-	uint8_t head[PROTO_HASH_LEN];	/* record hash of the delta at seq */
-	bool has_head;
+	uint8_t head[PROTO_HASH_LEN];	/* record hash of the delta at seq;
+					 * zeros at seq 0 (delta 1's prev) */
+	bool has_head;			/* the head is known (always at 0) */
 	uint32_t size;			/* entries */
 	int64_t fresh_at;		/* see proto_trust_fresh() */
 	bool equivocating;

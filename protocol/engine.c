@@ -1749,8 +1749,8 @@ checkpoint_sign(const struct engine *e, const struct eng_event *ev, size_t n,
 }
 
 /*
- * A checkpoint of every own list that has changed, once per interval, all
- * or none: on a shortage the buffer is put back as it was.
+ * A checkpoint of every own list, once per interval (at seq 0 its head is
+ * zeros: what delta 1 will name as prev), all or none: on a shortage the buffer is put back as it was.
  */
 static int
 tick_checkpoints(struct engine *e, const struct eng_event *ev,
@@ -1763,15 +1763,12 @@ tick_checkpoints(struct engine *e, const struct eng_event *ev,
 	if (e->cfg.checkpoint_interval_s == 0 || (e->cp_done &&
 	    ev->now - e->cp_last < e->cfg.checkpoint_interval_s))
 		return 0;
-	for (i = 0; i < e->nlists; i++)
-		n += e->lists[i].sl.seq > 0;
+	n = e->nlists;
 	if (n == 0)
 		return 0;
 	if (!room(out, n))
 		return MRX_ENOSPC;
 	for (i = 0; i < e->nlists; i++) {
-		if (e->lists[i].sl.seq == 0)
-			continue;
 		rc = checkpoint_sign(e, ev, i, out, &b, &len);
 		if (rc != 0) {
 			out->n = n0;
@@ -1847,8 +1844,6 @@ eng_list_record(struct engine *e, const char *uri, const uint8_t **rec,
 	if (n == SIZE_MAX)
 		return MRX_ENOENT;
 	l = &e->lists[n];
-	if (l->sl.seq == 0)
-		return MRX_ESTATE;
 	if (l->rec == NULL || l->rec_seq != l->sl.seq) {
 		rc = list_sign(e, l);
 		if (rc != 0)
@@ -2576,8 +2571,7 @@ feed_checkpoint(struct feed *f, const struct proto_record *rec,
 	int rc;
 
 	if (!f->in.has_list) {
-		if (cp->seq > 0)
-			catchup(f);
+		catchup(f);		/* from 0: the whole list */
 		return 0;
 	}
 	if (cp->seq > f->in.seq) {

@@ -463,7 +463,7 @@ int eng_restore_watch(struct engine *e, const char *issuer, const char *uri,
  *    full the decision stands and is not watched (eng_stats.watches_dropped).
  *  TICK: when checkpoint_interval_s has passed since the last round, a
  *    PUBLISH (checkpoint: iss, sub = uri, iat = now, seq, head) for every
- *    own list with seq >= 1, in list order, all or none (MRX_ENOSPC); then
+ *    own list (seq 0 with a head of zeros), in list order, all or none (MRX_ENOSPC); then
  *    the feed deltas left ready by an earlier event, as FEED_RECORD applies
  *    them, as far as the buffer has room.
  *  FEED_RECORD (any role; no reply): nothing when refused (counted by
@@ -514,10 +514,11 @@ void eng_vcache_put(struct engine *e, const uint8_t *bytes, size_t len);
  * the list's and the seq, so the record at one seq is always the same
  * payload (the same bytes with Ed25519) and two copies are never taken
  * for equivocation. Signed on first request and cached until the list
- * changes. *rec is engine-owned and valid until the next eng_handle(),
- * eng_list_record() or eng_free(). Returns 0; MRX_ENOENT when `uri` is not
- * an own list; MRX_ESTATE while the list has no change (a status-list
- * record starts at seq 1); MRX_ENOMEM, MRX_ETOOBIG or MRX_ECRYPTO.
+ * changes. A list that never changed is signed at seq 0, without a head,
+ * every entry valid, iat the time it was opened. *rec is engine-owned and
+ * valid until the next eng_handle(), eng_list_record() or eng_free().
+ * Returns 0; MRX_ENOENT when `uri` is not an own list; MRX_ENOMEM,
+ * MRX_ETOOBIG or MRX_ECRYPTO.
  */
 int eng_list_record(struct engine *e, const char *uri, const uint8_t **rec,
     size_t *len, uint64_t *seq);

@@ -664,12 +664,30 @@ v_operator(const struct proto_operator_cert *o, struct mrx_diag *diag)
 	return v_sref(&o->status, diag);
 }
 
+static size_t count_not_valid(const struct proto_status_list *sl);
+
+/*
+ * seq 0 is a list before its first change: it names no head (there is no
+ * delta 0) and every entry is valid.
+ */
 static int
 v_status_list(const struct proto_status_list *sl, struct mrx_diag *diag)
 {
-	int rc = v_seq(sl->seq, 1, diag);
+	int rc = v_seq(sl->seq, 0, diag);
 
-	return rc != 0 ? rc : proto_status_list_check(sl, diag);
+	if (rc == 0)
+		rc = proto_status_list_check(sl, diag);
+	if (rc != 0 || sl->seq != 0)
+		return rc;
+	if (sl->has_head)
+		return mrx_diag_set(diag, MRX_EINVAL, MRX_DIAG_NO_OFFSET,
+		    "payload.head", "a list at seq 0 has no head (no delta "
+		    "precedes it)");
+	if (count_not_valid(sl) != 0)
+		return mrx_diag_set(diag, MRX_EINVAL, MRX_DIAG_NO_OFFSET,
+		    "payload.status_list", "a list at seq 0 has only valid "
+		    "entries (no change precedes it)");
+	return 0;
 }
 
 static bool

@@ -151,7 +151,8 @@ struct proto_reason_entry {
  */
 struct proto_status_list {
 	struct proto_claims c;		/* iss, sub uri, iat, optional exp */
-	uint64_t seq;			/* >= 1; +1 per change batch */
+	uint64_t seq;			/* +1 per change batch; 0 before the
+					 * first (then no head, all valid) */
 	uint32_t size;			/* entries; a multiple of 4 */
 	uint8_t *bits;			/* size / 4 bytes, owned */
 	struct proto_reason_entry *reasons; /* owned */

@@ -1177,12 +1177,12 @@ test_publisher_requests(void **state)
 	(void)state;
 	issue(w, &c[0], T0);
 	issue(w, &c[1], T0);
-	/* no change yet: no list record, no checkpoint */
+	/* no change yet: the list at seq 0 (test_list_before_change) */
 	assert_int_equal(eng_list_record(w->iss.e, c[0].ref.uri, &b1, &l1,
-	    &seq), MRX_ESTATE);
+	    &seq), 0);
+	assert_true(seq == 0);
 	assert_int_equal(eng_list_record(w->iss.e, "mrx://jp.meti/status/9",
 	    &b1, &l1, &seq), MRX_ENOENT);
-	assert_int_equal(tick(w, &w->iss, T0)->n, 0);
 	for (i = 0; i < 2; i++)
 		set_status(w, &c[i], PROTO_STATUS_SUSPENDED,
 		    PROTO_REASON_NONE, T0);
@@ -1240,6 +1240,81 @@ test_publisher_requests(void **state)
 	assert_int_equal(eng_handle(w->iss.e, &ev, w->acts), MRX_ENOSPC);
 	a = tick(w, &w->iss, T0 + 1);
 	assert_int_equal(count(a, ENG_ACT_PUBLISH), 1);
+	world_free(w);
+}
+
+/*
+ * A list that never changed is a record at seq 0 (no head, every entry
+ * valid) with a checkpoint naming zeros as its head: a subscriber learns
+ * it from the first checkpoint, accepts its clearances, stays fresh on
+ * later checkpoints, and applies delta 1 (prev zeros) on top of it.
+ */
+static void
+test_list_before_change(void **state)
+{
+	struct world *w = world_new(11000);
+	static const uint8_t zeros[PROTO_HASH_LEN];
+	struct issued c[2];
+	const struct eng_actions *a;
+	struct proto_record rec;
+	const struct msg *cp;
+	const uint8_t *b;
+	size_t len, k;
+	uint64_t seq;
+
+	(void)state;
+	issue(w, &c[0], T0);
+	issue(w, &c[1], T0);
+	assert_int_equal(eng_list_record(w->iss.e, c[0].ref.uri, &b, &len,
+	    &seq), 0);
+	assert_true(seq == 0);
+	assert_int_equal(proto_record_decode(b, len, &rec, NULL), 0);
+	assert_true(rec.type == PROTO_REC_STATUS_LIST && rec.u.sl.seq == 0 &&
+	    !rec.u.sl.has_head && rec.u.sl.nreasons == 0 &&
+	    rec.u.sl.c.iat == T0);
+	proto_record_fini(&rec);
+	a = tick(w, &w->iss, T0);
+	assert_int_equal(count(a, ENG_ACT_PUBLISH), 1);
+	cp = published(w, PROTO_REC_CHECKPOINT, 0);
+	assert_true(cp->seq == 0);
+	assert_int_equal(proto_record_decode(cp->b, cp->n, &rec, NULL), 0);
+	assert_memory_equal(rec.u.cp.head, zeros, PROTO_HASH_LEN);
+	proto_record_fini(&rec);
+	for (k = 0; k < NSUB; k++) {
+		expect(w, &w->sub[k], &c[0], T0, PROTO_INDETERMINATE,
+		    "status-missing");
+		/* the checkpoint of a list not held asks for the list */
+		feed_msg(w, &w->sub[k], cp, T0);
+		assert_int_equal(w->sub[k].ncu, 1);
+		assert_true(w->sub[k].cu[0].from_seq == 0);
+		assert_int_equal(serve(w, &w->sub[k], T0), 1);
+		assert_true(held(&w->sub[k], c[0].ref.uri).has_list &&
+		    held(&w->sub[k], c[0].ref.uri).seq == 0);
+		expect(w, &w->sub[k], &c[0], T0, PROTO_ACCEPT, "accepted");
+	}
+	/* later checkpoints at seq 0 keep it fresh past the bound */
+	tick(w, &w->iss, T0 + MAX_AGE);
+	feed_msg(w, &w->sub[0], published(w, PROTO_REC_CHECKPOINT, 0),
+	    T0 + MAX_AGE);
+	assert_int_equal(stats(&w->sub[0]).feed_checkpoints, 1);
+	expect(w, &w->sub[0], &c[0], T0 + MAX_AGE + 1, PROTO_ACCEPT,
+	    "accepted");
+	expect(w, &w->sub[1], &c[0], T0 + MAX_AGE + 1, PROTO_INDETERMINATE,
+	    "status-stale");
+	/* delta 1 (prev zeros) applies on the seq-0 list: no catch-up */
+	assert_true(set_status(w, &c[0], PROTO_STATUS_REVOKED,
+	    PROTO_REASON_ELIGIBILITY_REVOKED, T0 + MAX_AGE + 2) == 1);
+	for (k = 0; k < NSUB; k++) {
+		a = feed_msg(w, &w->sub[k], published(w,
+		    PROTO_REC_STATUS_DELTA, 1), T0 + MAX_AGE + 2);
+		assert_int_equal(count(a, ENG_ACT_CATCHUP), 0);
+		assert_int_equal(count(a, ENG_ACT_ALERT), 1);
+		assert_true(held(&w->sub[k], c[0].ref.uri).seq == 1);
+		expect(w, &w->sub[k], &c[0], T0 + MAX_AGE + 2, PROTO_REJECT,
+		    "revoked");
+		expect(w, &w->sub[k], &c[1], T0 + MAX_AGE + 2, PROTO_ACCEPT,
+		    "accepted");
+	}
 	world_free(w);
 }
 
@@ -1471,6 +1546,7 @@ main(void)
 		cmocka_unit_test(test_reinstatement_by_seq),
 		cmocka_unit_test(test_buffer_bound),
 		cmocka_unit_test(test_publisher_requests),
+		cmocka_unit_test(test_list_before_change),
 		cmocka_unit_test(test_list_equivocation),
 		cmocka_unit_test(test_list_alerts_bound),
 		cmocka_unit_test(test_enospc_and_config),

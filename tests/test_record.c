@@ -800,6 +800,7 @@ test_roundtrip_edges(void **state)
 	for (i = 0; i < r.u.sl.nreasons; i++)
 		r.u.sl.bits[r.u.sl.reasons[i].idx / 4] = 0;
 	r.u.sl.nreasons = 0;
+	r.u.sl.seq = 0;		/* never changed: no head, all valid */
 	assert_int_equal(proto_record_sign(&r, k_ed, msg, sizeof(msg), &mlen,
 	    NULL), 0);
 	assert_int_equal(proto_record_decode(msg, mlen, &d, NULL), 0);
@@ -1934,7 +1935,14 @@ test_encode_validation(void **state)
 	r.u.agr.max_status_age_s = -1;
 	EXPECT_ENC(MRX_ERANGE, "payload.conditions.max_status_age");
 	make(PROTO_REC_STATUS_LIST, &r);
-	r.u.sl.seq = 0;
+	r.u.sl.seq = 0;		/* seq 0 names no head */
+	EXPECT_ENC(MRX_EINVAL, "payload.head");
+	make(PROTO_REC_STATUS_LIST, &r);
+	r.u.sl.seq = 0;		/* ... and has only valid entries */
+	r.u.sl.has_head = false;
+	EXPECT_ENC(MRX_EINVAL, "payload.status_list");
+	make(PROTO_REC_STATUS_LIST, &r);
+	r.u.sl.seq = (uint64_t)INT64_MAX + 1;
 	EXPECT_ENC(MRX_ERANGE, "payload.seq");
 	make(PROTO_REC_STATUS_LIST, &r);
 	r.u.sl.nreasons--;	/* the last non-valid entry loses its reason */
