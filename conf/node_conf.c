@@ -40,6 +40,8 @@
 struct ctx {
 	struct node_conf *c;	/* being filled (not the caller's) */
 	struct conf_root *root;	/* the trust.roots entry being read */
+	struct conf_peer *peer;	/* the federation.peers entry being read */
+	struct conf_blind *blind; /* the federation.blinding entry */
 };
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
@@ -61,6 +63,80 @@ conf_node_defaults(struct node_conf *c)
 	c->status_list_size = PROTO_STATUS_ENTRIES_DEFAULT;
 	c->watches_max = ENG_WATCHES_DEFAULT;
 	c->log_level = CONF_LOG_INFO;
+	c->fed.checkpoint_interval_s = ENG_CHECKPOINT_INTERVAL_DEFAULT_S;
+	snprintf(c->fed.tls_ca, sizeof(c->fed.tls_ca), "tls/ca.pem");
+	snprintf(c->fed.tls_cert, sizeof(c->fed.tls_cert), "tls/node.pem");
+	snprintf(c->fed.tls_key, sizeof(c->fed.tls_key), "tls/node.key");
+}
+
+/* ---- transport URLs ---- */
+
+bool
+conf_url_tls(const char *url)
+{
+	return strncmp(url, "tls+tcp://", 10) == 0;
+}
+
+/* Is the host of a tcp URL (between :// and the port) loopback? */
+static bool
+host_loopback(const char *h, size_t n)
+{
+	return (n == 9 && strncmp(h, "localhost", 9) == 0) ||
+	    (n == 5 && strncmp(h, "[::1]", 5) == 0) ||
+	    (n >= 4 && strncmp(h, "127.", 4) == 0);
+}
+
+int
+conf_url_check(const char *url, bool listener, bool plaintext_ok,
+    const char **why)
+{
+	const char *rest, *colon;
+	char *end;
+	unsigned long port;
+	size_t i;
+
+	*why = "";
+	if (strlen(url) >= CONF_URL_MAX) {
+		*why = "longer than 255 characters";
+		return MRX_EINVAL;
+	}
+	for (i = 0; url[i] != '\0'; i++)
+		if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7f) {
+			*why = "a space or control character";
+			return MRX_EINVAL;
+		}
+	if (strncmp(url, "ipc:///", 7) == 0 && url[7] != '\0')
+		return 0;
+	if (strncmp(url, "inproc://", 9) == 0 && url[9] != '\0')
+		return 0;
+	if (conf_url_tls(url))
+		rest = url + 10;
+	else if (strncmp(url, "tcp://", 6) == 0)
+		rest = url + 6;
+	else {
+		*why = "not tls+tcp://HOST:PORT, tcp://HOST:PORT or "
+		    "ipc:///PATH";
+		return MRX_EINVAL;
+	}
+	colon = strrchr(rest, ':');
+	if (colon == NULL || colon == rest) {
+		*why = "no HOST:PORT";
+		return MRX_EINVAL;
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 ||
+	    port > 65535 || (port == 0 && !listener)) {
+		*why = "the port is not a number from 1 to 65535";
+		return MRX_EINVAL;
+	}
+	if (listener && !conf_url_tls(url) && !plaintext_ok &&
+	    !host_loopback(rest, (size_t)(colon - rest))) {
+		*why = "a listener off loopback without TLS (use tls+tcp://, "
+		    "or set federation.allow_plaintext: true)";
+		return MRX_EINVAL;
+	}
+	return 0;
 }
 
 /* ---- small value checks, shared by load and write ---- */
@@ -575,6 +651,336 @@ h_level(struct conf_yaml *y, const struct conf_yaml_item *it)
 	    "or debug)", s);
 }
 
+/* ---- reading: federation ---- */
+
+static int
+url_value(struct conf_yaml *y, const struct conf_yaml_item *it, bool listener,
+    char dst[CONF_URL_MAX])
+{
+	const struct ctx *x = y->user;
+	char s[CONF_YAML_VALUE_MAX];
+	const char *why;
+	int rc;
+
+	rc = conf_yaml_scalar(y, it, "a URL: tls+tcp://HOST:PORT, "
+	    "tcp://HOST:PORT or ipc:///PATH", s, sizeof(s));
+	if (rc != 0)
+		return rc;
+	if (s[0] == '\0') {
+		set_str(dst, CONF_URL_MAX, "");
+		return 0;
+	}
+	/* allow_plaintext may come later in the file: checked at the end */
+	if (conf_url_check(s, listener, true, &why) != 0)
+		return conf_yaml_err(y, MRX_EINVAL,
+		    conf_yaml_line(it->val, it->line), it->key,
+		    "'%.60s' is not a transport URL: %s", s, why);
+	(void)x;
+	set_str(dst, CONF_URL_MAX, s);
+	return 0;
+}
+
+#define URL_HANDLER(fname, field, listener)				\
+	static int							\
+	fname(struct conf_yaml *y, const struct conf_yaml_item *it)	\
+	{								\
+		struct ctx *x = y->user;				\
+		return url_value(y, it, listener, field);		\
+	}
+
+URL_HANDLER(h_fed_listen, x->c->fed.listen, true)
+URL_HANDLER(h_fed_publish, x->c->fed.publish, true)
+URL_HANDLER(h_fed_survey, x->c->fed.survey, true)
+URL_HANDLER(h_peer_feed, x->peer->feed, false)
+URL_HANDLER(h_peer_requests, x->peer->requests, false)
+URL_HANDLER(h_peer_survey, x->peer->survey, false)
+
+static int
+h_fed_plain(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+
+	return conf_yaml_bool(y, it, &x->c->fed.allow_plaintext);
+}
+
+static int
+h_fed_checkpoint(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+
+	return duration_value(y, it, 0, CONF_CHECKPOINT_HI_S,
+	    &x->c->fed.checkpoint_interval_s);
+}
+
+static int
+h_tls_ca(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+
+	return path_value(y, it, x->c->fed.tls_ca);
+}
+
+static int
+h_tls_cert(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+
+	return path_value(y, it, x->c->fed.tls_cert);
+}
+
+static int
+h_tls_key(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+
+	return path_value(y, it, x->c->fed.tls_key);
+}
+
+static int
+h_peer_id(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+
+	return id_value(y, it, x->peer->id);
+}
+
+static int
+h_peer_key(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+
+	return path_value(y, it, x->peer->key_path);
+}
+
+static int
+h_peer_relay(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+
+	return conf_yaml_bool(y, it, &x->peer->relay);
+}
+
+static int
+h_peer_rate(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+	uint64_t v;
+	int rc = conf_yaml_uint(y, it, 1, PROTO_RATE_MAX, &v);
+
+	if (rc == 0)
+		x->peer->rate_per_s = (uint32_t)v;
+	return rc;
+}
+
+static int
+h_peer_burst(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+	uint64_t v;
+	int rc = conf_yaml_uint(y, it, 1, PROTO_RATE_MAX, &v);
+
+	if (rc == 0)
+		x->peer->rate_burst = (uint32_t)v;
+	return rc;
+}
+
+static int
+h_peer_may(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+	struct conf_yaml_item el;
+	char key[CONF_YAML_KEY_MAX], s[CONF_YAML_VALUE_MAX];
+	enum proto_msg_type t;
+	struct fy_node *seq;
+	void *iter = NULL;
+	uint32_t may = 0;
+	size_t n, i = 0;
+	int rc;
+
+	rc = conf_yaml_list(y, it, PROTO_MSG_COUNT, CONF_YAML_NULL_EMPTY,
+	    "message types", &seq, &n);
+	if (rc != 0)
+		return rc;
+	while (seq != NULL &&
+	    (el.val = fy_node_sequence_iterate(seq, &iter)) != NULL) {
+		snprintf(key, sizeof(key), "%s[%zu]", it->key, i++);
+		el.key = key;
+		el.line = conf_yaml_line(el.val, it->line);
+		rc = conf_yaml_scalar(y, &el, "a message type", s, sizeof(s));
+		if (rc != 0)
+			return rc;
+		if (proto_msg_type_parse(s, &t) != 0)
+			return conf_yaml_err(y, MRX_EINVAL, el.line, key,
+			    "'%.40s' is not a message type (expected "
+			    "feed-record, catchup-request, present, "
+			    "confirm-request, lookup-survey or "
+			    "fetch-request)", s);
+		may |= PROTO_MSG_BIT(t);
+	}
+	x->peer->may = may;
+	return 0;
+}
+
+static const struct conf_yaml_key peer_keys[] = {
+	{ "id", h_peer_id, "the peer node's id" },
+	{ "key", h_peer_key, "the peer's signing public key file (PEM)" },
+	{ "feed", h_peer_feed, NULL },
+	{ "requests", h_peer_requests, NULL },
+	{ "survey", h_peer_survey, NULL },
+	{ "may", h_peer_may, NULL },
+	{ "relay", h_peer_relay, NULL },
+	{ "rate", h_peer_rate, NULL },
+	{ "burst", h_peer_burst, NULL },
+};
+
+static int
+h_peers(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+	struct fy_node *seq, *e;
+	char key[CONF_YAML_KEY_MAX];
+	void *iter = NULL;
+	size_t n, i = 0, j;
+	int rc, line;
+
+	rc = conf_yaml_list(y, it, CONF_PEERS_MAX, CONF_YAML_NULL_EMPTY,
+	    "peers (id, key, ...)", &seq, &n);
+	if (rc != 0)
+		return rc;
+	x->c->fed.npeers = 0;
+	while (seq != NULL &&
+	    (e = fy_node_sequence_iterate(seq, &iter)) != NULL) {
+		snprintf(key, sizeof(key), "%s[%zu]", it->key, i);
+		line = conf_yaml_line(e, it->line);
+		x->peer = &x->c->fed.peers[i];
+		memset(x->peer, 0, sizeof(*x->peer));
+		x->peer->may = CONF_PEER_MAY_DEFAULT;
+		rc = conf_yaml_walk(y, e, key, line, peer_keys,
+		    sizeof(peer_keys) / sizeof(peer_keys[0]));
+		if (rc != 0)
+			return rc;
+		if (strcmp(x->peer->id, x->c->id) == 0)
+			return conf_yaml_err(y, MRX_EINVAL, line, key,
+			    "peer '%s' is this node itself", x->peer->id);
+		for (j = 0; j < i; j++)
+			if (strcmp(x->c->fed.peers[j].id, x->peer->id) == 0)
+				return conf_yaml_err(y, MRX_EDUP, line, key,
+				    "peer '%s' is listed twice (also "
+				    "federation.peers[%zu])", x->peer->id, j);
+		i++;
+	}
+	x->c->fed.npeers = n;
+	return 0;
+}
+
+static int
+h_blind_agreement(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+
+	return id_value(y, it, x->blind->agreement);
+}
+
+static int
+h_blind_peer(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+
+	return id_value(y, it, x->blind->peer);
+}
+
+static int
+h_blind_key(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+
+	return path_value(y, it, x->blind->key_path);
+}
+
+static const struct conf_yaml_key blind_keys[] = {
+	{ "agreement", h_blind_agreement, "the agreement's id" },
+	{ "peer", h_blind_peer, "the partner authority's node id" },
+	{ "key", h_blind_key, "the shared key file (hex, mode 0600)" },
+};
+
+static int
+h_blinding(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+	struct fy_node *seq, *e;
+	char key[CONF_YAML_KEY_MAX];
+	void *iter = NULL;
+	size_t n, i = 0;
+	int rc;
+
+	rc = conf_yaml_list(y, it, CONF_BLIND_MAX, CONF_YAML_NULL_EMPTY,
+	    "blinding keys (agreement, peer, key)", &seq, &n);
+	if (rc != 0)
+		return rc;
+	while (seq != NULL &&
+	    (e = fy_node_sequence_iterate(seq, &iter)) != NULL) {
+		snprintf(key, sizeof(key), "%s[%zu]", it->key, i);
+		x->blind = &x->c->fed.blind[i++];
+		memset(x->blind, 0, sizeof(*x->blind));
+		rc = conf_yaml_walk(y, e, key, conf_yaml_line(e, it->line),
+		    blind_keys, sizeof(blind_keys) / sizeof(blind_keys[0]));
+		if (rc != 0)
+			return rc;
+	}
+	x->c->fed.nblind = n;
+	return 0;
+}
+
+static const struct conf_yaml_key tls_keys[] = {
+	{ "ca", h_tls_ca, NULL },
+	{ "cert", h_tls_cert, NULL },
+	{ "key", h_tls_key, NULL },
+};
+
+static int
+h_tls(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	return conf_yaml_walk(y, it->val, it->key, it->line, tls_keys,
+	    sizeof(tls_keys) / sizeof(tls_keys[0]));
+}
+
+static const struct conf_yaml_key fed_keys[] = {
+	{ "listen", h_fed_listen, NULL },
+	{ "publish", h_fed_publish, NULL },
+	{ "survey", h_fed_survey, NULL },
+	{ "allow_plaintext", h_fed_plain, NULL },
+	{ "checkpoint_interval", h_fed_checkpoint, NULL },
+	{ "tls", h_tls, NULL },
+	{ "peers", h_peers, NULL },
+	{ "blinding", h_blinding, NULL },
+};
+
+/* After the section: listeners off loopback need TLS unless forced. */
+static int
+h_federation(struct conf_yaml *y, const struct conf_yaml_item *it)
+{
+	struct ctx *x = y->user;
+	const char *const names[] = { "listen", "publish", "survey" };
+	const char *urls[] = { x->c->fed.listen, x->c->fed.publish,
+	    x->c->fed.survey };
+	char key[CONF_YAML_KEY_MAX];
+	const char *why;
+	size_t i;
+	int rc;
+
+	rc = conf_yaml_walk(y, it->val, it->key, it->line, fed_keys,
+	    sizeof(fed_keys) / sizeof(fed_keys[0]));
+	for (i = 0; rc == 0 && i < 3; i++) {
+		if (urls[i][0] == '\0' || conf_url_check(urls[i], true,
+		    x->c->fed.allow_plaintext, &why) == 0)
+			continue;
+		snprintf(key, sizeof(key), "%s.%s", it->key, names[i]);
+		rc = conf_yaml_err(y, MRX_EINVAL, it->line, key,
+		    "'%.60s' is refused: %s", urls[i], why);
+	}
+	return rc;
+}
+
 #define SECTION(fname, table)						\
 	static int							\
 	fname(struct conf_yaml *y, const struct conf_yaml_item *it)	\
@@ -630,6 +1036,7 @@ static const struct conf_yaml_key top_keys[] = {
 	{ "status", h_status, NULL },
 	{ "engine", h_engine, NULL },
 	{ "log", h_log, NULL },
+	{ "federation", h_federation, NULL },
 };
 
 /* ---- reading: the file ---- */
@@ -707,6 +1114,15 @@ resolve_defaults(struct node_conf *c)
 	if (path_join(c->data_dir, c->signing_key, tmp, sizeof(tmp)) != 0)
 		return MRX_ETOOBIG;
 	set_str(c->signing_key, sizeof(c->signing_key), tmp);
+	if (path_join(c->data_dir, c->fed.tls_ca, tmp, sizeof(tmp)) != 0)
+		return MRX_ETOOBIG;
+	set_str(c->fed.tls_ca, sizeof(c->fed.tls_ca), tmp);
+	if (path_join(c->data_dir, c->fed.tls_cert, tmp, sizeof(tmp)) != 0)
+		return MRX_ETOOBIG;
+	set_str(c->fed.tls_cert, sizeof(c->fed.tls_cert), tmp);
+	if (path_join(c->data_dir, c->fed.tls_key, tmp, sizeof(tmp)) != 0)
+		return MRX_ETOOBIG;
+	set_str(c->fed.tls_key, sizeof(c->fed.tls_key), tmp);
 	return 0;
 }
 
@@ -738,6 +1154,8 @@ conf_node_load(const char *data_dir, const char *path, struct node_conf *out,
 		slash = strrchr(c->path, '/');
 		x.c = c;
 		x.root = NULL;
+		x.peer = NULL;
+		x.blind = NULL;
 		conf_yaml_init(&y, slash != NULL ? slash + 1 : c->path, diag,
 		    &x, 0);
 		rc = conf_yaml_parse(&y, text, len, top_keys,
@@ -752,11 +1170,45 @@ conf_node_load(const char *data_dir, const char *path, struct node_conf *out,
 
 /* ---- writing ---- */
 
+static int
+check_fed(const struct node_conf *c, struct mrx_diag *d)
+{
+	const struct conf_fed *f = &c->fed;
+	const char *why;
+	size_t i;
+
+	if ((f->listen[0] != '\0' && conf_url_check(f->listen, true,
+	    f->allow_plaintext, &why) != 0) ||
+	    (f->publish[0] != '\0' && conf_url_check(f->publish, true,
+	    f->allow_plaintext, &why) != 0) ||
+	    (f->survey[0] != '\0' && conf_url_check(f->survey, true,
+	    f->allow_plaintext, &why) != 0))
+		return mrx_diag_set(d, MRX_EINVAL, MRX_DIAG_NO_OFFSET,
+		    "federation", "federation: a listener is refused: %s",
+		    why);
+	if (f->checkpoint_interval_s < 0 ||
+	    f->checkpoint_interval_s > CONF_CHECKPOINT_HI_S)
+		return mrx_diag_set(d, MRX_ERANGE, MRX_DIAG_NO_OFFSET,
+		    "federation.checkpoint_interval", "out of range");
+	if (f->npeers > CONF_PEERS_MAX || f->nblind > CONF_BLIND_MAX)
+		return mrx_diag_set(d, MRX_ERANGE, MRX_DIAG_NO_OFFSET,
+		    "federation.peers", "too many entries");
+	for (i = 0; i < f->npeers; i++)
+		if (!proto_id_valid(f->peers[i].id) ||
+		    f->peers[i].key_path[0] == '\0' ||
+		    (f->peers[i].may & ~PROTO_MSG_ALL) != 0)
+			return mrx_diag_set(d, MRX_EINVAL, MRX_DIAG_NO_OFFSET,
+			    "federation.peers", "federation.peers[%zu]: "
+			    "invalid id, key or may", i);
+	return 0;
+}
+
 /* The checks of reading, on a struct; the first failure names its key. */
 static int
 check_conf(const struct node_conf *c, struct mrx_diag *d)
 {
 	size_t i;
+	int rc;
 
 #define BAD(code, key, ...) \
 	mrx_diag_set(d, code, MRX_DIAG_NO_OFFSET, key, __VA_ARGS__)
@@ -813,6 +1265,9 @@ check_conf(const struct node_conf *c, struct mrx_diag *d)
 	if (c->log_level < CONF_LOG_ERROR || c->log_level > CONF_LOG_DEBUG)
 		return BAD(MRX_ERANGE, "log.level", "log.level: %d is out of "
 		    "range", c->log_level);
+	rc = check_fed(c, d);
+	if (rc != 0)
+		return rc;
 #undef BAD
 	return 0;
 }
@@ -1052,6 +1507,120 @@ put_rest(FILE *f, const struct node_conf *c)
 	    log_names[c->log_level]);
 }
 
+static void
+put_url(FILE *f, const char *key, const char *url)
+{
+	fprintf(f, "%s", key);
+	put_quoted(f, url);
+	fputc('\n', f);
+}
+
+static int
+put_peer(FILE *f, const struct conf_peer *p, const char *dir)
+{
+	enum proto_msg_type t;
+	bool first = true;
+	int rc;
+
+	fputs("    - id: ", f);
+	put_id(f, p->id);
+	fputs("\n      key: ", f);
+	rc = put_path(f, dir, p->key_path);
+	fputc('\n', f);
+	if (p->feed[0] != '\0')
+		put_url(f, "      feed: ", p->feed);
+	if (p->requests[0] != '\0')
+		put_url(f, "      requests: ", p->requests);
+	if (p->survey[0] != '\0')
+		put_url(f, "      survey: ", p->survey);
+	fputs("      may: [", f);
+	for (t = PROTO_MSG_FEED_RECORD; t < PROTO_MSG_COUNT; t++)
+		if (p->may & PROTO_MSG_BIT(t)) {
+			fprintf(f, "%s%s", first ? "" : ", ",
+			    proto_msg_type_name(t));
+			first = false;
+		}
+	fputs("]\n", f);
+	if (p->relay)
+		fputs("      relay: true\n", f);
+	if (p->rate_per_s != 0)
+		fprintf(f, "      rate: %u\n", p->rate_per_s);
+	if (p->rate_burst != 0)
+		fprintf(f, "      burst: %u\n", p->rate_burst);
+	return rc;
+}
+
+static int
+put_fed(FILE *f, const struct node_conf *c)
+{
+	const struct conf_fed *fd = &c->fed;
+	char iv[32];
+	size_t i;
+	int rc;
+
+	fputs("\n"
+	    "# Federation: this node's nng sockets and its peers. See "
+	    "docs/federation.md.\n"
+	    "federation:\n"
+	    "  # Where peers send requests (present, catch-up, fetch, "
+	    "confirm) and where\n"
+	    "  # this node publishes its feed and answers look-up surveys: "
+	    "tls+tcp://HOST:PORT\n"
+	    "  # (mutual TLS), tcp:// or ipc:// (loopback and tests only). "
+	    "\"\" for none.\n", f);
+	put_url(f, "  listen: ", fd->listen);
+	put_url(f, "  publish: ", fd->publish);
+	put_url(f, "  survey: ", fd->survey);
+	fprintf(f, "  # Listen without TLS off loopback (never in "
+	    "production); default false.\n"
+	    "  allow_plaintext: %s\n"
+	    "  # A signed checkpoint of each own status list this often "
+	    "(0s: none,\n"
+	    "  # up to 1h); default 1s.\n"
+	    "  checkpoint_interval: %s\n"
+	    "  # Mutual TLS: the CAs peers' certificates must chain to, this "
+	    "node's\n"
+	    "  # certificate and key (made by mrx init / mrx cert).\n"
+	    "  tls:\n"
+	    "    ca: ", fd->allow_plaintext ? "true" : "false",
+	    duration_format(fd->checkpoint_interval_s, iv, sizeof(iv)));
+	rc = put_path(f, c->data_dir, fd->tls_ca);
+	fputs("\n    cert: ", f);
+	if (rc == 0)
+		rc = put_path(f, c->data_dir, fd->tls_cert);
+	fputs("\n    key: ", f);
+	if (rc == 0)
+		rc = put_path(f, c->data_dir, fd->tls_key);
+	fputs("\n"
+	    "  # Peer nodes (at most 128): id, signing public key, the "
+	    "sockets to dial\n"
+	    "  # (feed: its pub; requests: its rep; survey: its respondent), "
+	    "what it may\n"
+	    "  # send (default [feed-record, catchup-request, fetch-request]), "
+	    "whether its\n"
+	    "  # feed is relayed to this node's subscribers, its rate limit "
+	    "(messages/s,\n"
+	    "  # burst; default 100, 200).\n"
+	    "  peers:", f);
+	fputs(fd->npeers == 0 ? " []\n" : "\n", f);
+	for (i = 0; i < fd->npeers && rc == 0; i++)
+		rc = put_peer(f, &fd->peers[i], c->data_dir);
+	fputs("  # Per-agreement keys of pairwise blinded look-ups "
+	    "(agreement, peer, key).\n"
+	    "  blinding:", f);
+	fputs(fd->nblind == 0 ? " []\n" : "\n", f);
+	for (i = 0; i < fd->nblind && rc == 0; i++) {
+		fputs("    - agreement: ", f);
+		put_id(f, fd->blind[i].agreement);
+		fputs("\n      peer: ", f);
+		put_id(f, fd->blind[i].peer);
+		fputs("\n      key: ", f);
+		rc = put_path(f, c->data_dir, fd->blind[i].key_path);
+		fputc('\n', f);
+	}
+	return rc;
+}
+
 /* Writes the whole text to `f`; MRX_EIO if the stream failed. */
 static int
 put_all(FILE *f, const struct node_conf *c, const char *note)
@@ -1064,6 +1633,8 @@ put_all(FILE *f, const struct node_conf *c, const char *note)
 		rc = put_trust(f, c);
 	if (rc == 0)
 		put_rest(f, c);
+	if (rc == 0)
+		rc = put_fed(f, c);
 	if (rc == 0 && (fflush(f) != 0 || ferror(f)))
 		rc = MRX_EIO;
 	return rc;

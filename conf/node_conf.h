@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "envelope.h"
 #include "mrx_err.h"
 
 #define CONF_FILE "mrx.yaml"
@@ -49,6 +50,72 @@
 #define CONF_LOG_WARN 1
 #define CONF_LOG_INFO 2
 #define CONF_LOG_DEBUG 3
+
+/* federation */
+#define CONF_URL_MAX 256
+#define CONF_PEERS_MAX 128
+#define CONF_BLIND_MAX 16
+#define CONF_CHECKPOINT_HI_S 3600		/* federation.checkpoint_interval */
+#define CONF_FED_REQUEST_TIMEOUT_MS 5000	/* a request to a peer */
+/* What a peer may send unless its `may` says otherwise: its feed, and
+ * catch-up and fetch requests (never personal data). */
+#define CONF_PEER_MAY_DEFAULT (PROTO_MSG_BIT(PROTO_MSG_FEED_RECORD) | \
+	PROTO_MSG_BIT(PROTO_MSG_CATCHUP_REQUEST) | \
+	PROTO_MSG_BIT(PROTO_MSG_FETCH_REQUEST))
+/* Answers to this node's own requests: always allowed. */
+#define CONF_PEER_RESPONSES (PROTO_MSG_BIT(PROTO_MSG_CATCHUP_RESPONSE) | \
+	PROTO_MSG_BIT(PROTO_MSG_PRESENT_RESPONSE) | \
+	PROTO_MSG_BIT(PROTO_MSG_CONFIRM_RESPONSE) | \
+	PROTO_MSG_BIT(PROTO_MSG_LOOKUP_RESPONSE) | \
+	PROTO_MSG_BIT(PROTO_MSG_FETCH_RESPONSE) | \
+	PROTO_MSG_BIT(PROTO_MSG_REFUSAL))
+
+/* A peer node (federation.peers[i]). */
+struct conf_peer {
+	char id[PROTO_ID_MAX + 1];
+	char key_path[CONF_PATH_MAX];	/* its signing public key (PEM) */
+	char feed[CONF_URL_MAX];	/* its pub socket: subscribe ("" no) */
+	char requests[CONF_URL_MAX];	/* its rep socket ("" none) */
+	char survey[CONF_URL_MAX];	/* its respondent socket ("" none) */
+	uint32_t may;			/* PROTO_MSG_BIT()s it may send us */
+	bool relay;			/* relay its feed to our subscribers */
+	uint32_t rate_per_s;		/* 0: the default */
+	uint32_t rate_burst;		/* 0: the default */
+};
+
+/* A per-agreement key for pairwise blinded look-ups. */
+struct conf_blind {
+	char agreement[PROTO_ID_MAX + 1];	/* the agreement's id (sub) */
+	char peer[PROTO_ID_MAX + 1];		/* the partner authority */
+	char key_path[CONF_PATH_MAX];		/* 32..64 bytes, hex, 0600 */
+};
+
+struct conf_fed {
+	char listen[CONF_URL_MAX];	/* rep: peers' requests ("" none) */
+	char publish[CONF_URL_MAX];	/* pub: this node's feed ("" none) */
+	char survey[CONF_URL_MAX];	/* respondent: look-ups ("" none) */
+	bool allow_plaintext;		/* non-loopback listeners without TLS */
+	int64_t checkpoint_interval_s;	/* default 1 s; 0 none */
+	char tls_ca[CONF_PATH_MAX];	/* default tls/ca.pem */
+	char tls_cert[CONF_PATH_MAX];	/* default tls/node.pem */
+	char tls_key[CONF_PATH_MAX];	/* default tls/node.key */
+	struct conf_peer peers[CONF_PEERS_MAX];
+	size_t npeers;
+	struct conf_blind blind[CONF_BLIND_MAX];
+	size_t nblind;
+};
+
+/*
+ * Checks a transport URL: tls+tcp://HOST:PORT, tcp://HOST:PORT or
+ * ipc:///PATH (inproc://NAME for tests). For a listener (`listener`) a
+ * tcp:// address that is not loopback is refused unless `plaintext_ok`.
+ * Returns 0 or MRX_EINVAL with *why a phrase for a person.
+ */
+int conf_url_check(const char *url, bool listener, bool plaintext_ok,
+    const char **why);
+
+/* True for a tls+tcp:// URL. */
+bool conf_url_tls(const char *url);
 
 struct conf_root {
 	char id[PROTO_ID_MAX + 1];
@@ -84,6 +151,8 @@ struct node_conf {
 	size_t watches_max;		/* default 1000000 */
 	/* log */
 	int log_level;			/* 0 error, 1 warn, 2 info, 3 debug */
+	/* federation (nng) */
+	struct conf_fed fed;
 };
 
 /* Defaults for every field (data_dir and path left empty). */

@@ -335,12 +335,28 @@ test_errors_keys(void **state)
 	(void)state;
 	expect_err(HEAD "colour: blue\n", MRX_EINVAL, 4, "colour",
 	    "unknown key (allowed: id, role, jurisdiction, api, keys, trust, "
-	    "policy, status, engine, log)");
+	    "policy, status, engine, log, federation)");
 	expect_err(HEAD "api:\n  listen: 127.0.0.1:1\n  lisen: x\n",
 	    MRX_EINVAL, 6, "api.lisen", "unknown key (allowed: listen, "
 	    "token_file, body_max, connections_max)");
 	expect_err(HEAD "trust:\n  roots:\n    - id: jp.cao\n      kye: k\n",
 	    MRX_EINVAL, 7, "trust.roots[0].kye", "allowed: id, key");
+	expect_err(HEAD "federation:\n  listen: tcp://10.0.0.1:7401\n",
+	    MRX_EINVAL, 4, "federation.listen", "a listener off loopback "
+	    "without TLS");
+	expect_err(HEAD "federation:\n  publish: http://x:1\n", MRX_EINVAL, 5,
+	    "federation.publish", "not tls+tcp://HOST:PORT");
+	expect_err(HEAD "federation:\n  peers:\n    - id: jp.meti\n"
+	    "      key: k\n      may: [present, gossip]\n", MRX_EINVAL, 8,
+	    "federation.peers[0].may[1]", "'gossip' is not a message type");
+	expect_err(HEAD "federation:\n  peers:\n    - id: jp.cao\n"
+	    "      key: k\n    - id: jp.cao\n      key: k\n", MRX_EDUP, 8,
+	    "federation.peers[1]", "peer 'jp.cao' is listed twice");
+	expect_err(HEAD "federation:\n  peers:\n    - id: jp.meti\n"
+	    "      key: k\n", MRX_EINVAL, 6, "federation.peers[0]",
+	    "peer 'jp.meti' is this node itself");
+	expect_err(HEAD "federation:\n  peers:\n    - key: k\n",
+	    MRX_EMISSING, 6, "federation.peers[0].id", "missing");
 	expect_err(HEAD "role: root\n", MRX_EDUP, 4, "role",
 	    "duplicate key (first given at line 2)");
 	expect_err(HEAD "api:\n  body_max: 5000\n  connections_max: 5\n"
@@ -545,6 +561,39 @@ fill_all(struct node_conf *c)
 	c->status_list_size = 8;
 	c->watches_max = CONF_WATCHES_HI;
 	c->log_level = CONF_LOG_WARN;
+	set(c->fed.listen, sizeof(c->fed.listen), "tls+tcp://0.0.0.0:7401");
+	set(c->fed.publish, sizeof(c->fed.publish), "tcp://127.0.0.1:7402");
+	set(c->fed.survey, sizeof(c->fed.survey), "ipc:///tmp/x-y.ipc");
+	c->fed.allow_plaintext = false;
+	c->fed.checkpoint_interval_s = 0;
+	set(c->fed.tls_ca, sizeof(c->fed.tls_ca), "%s/tls/ca.pem", dir);
+	set(c->fed.tls_cert, sizeof(c->fed.tls_cert), "/etc/mrx/node.pem");
+	set(c->fed.tls_key, sizeof(c->fed.tls_key), "%s/tls/node.key", dir);
+	c->fed.npeers = 2;
+	set(c->fed.peers[0].id, sizeof(c->fed.peers[0].id), "jp.meti");
+	set(c->fed.peers[0].key_path, sizeof(c->fed.peers[0].key_path),
+	    "%s/peers/jp.meti.pub", dir);
+	set(c->fed.peers[0].feed, sizeof(c->fed.peers[0].feed),
+	    "tls+tcp://127.0.0.1:7412");
+	c->fed.peers[0].may = PROTO_MSG_BIT(PROTO_MSG_PRESENT) |
+	    PROTO_MSG_BIT(PROTO_MSG_FEED_RECORD);
+	c->fed.peers[0].relay = true;
+	c->fed.peers[0].rate_per_s = 5;
+	c->fed.peers[0].rate_burst = 9;
+	set(c->fed.peers[1].id, sizeof(c->fed.peers[1].id), "us.dcsa");
+	set(c->fed.peers[1].key_path, sizeof(c->fed.peers[1].key_path),
+	    "/k/us.pub");
+	set(c->fed.peers[1].requests, sizeof(c->fed.peers[1].requests),
+	    "tcp://localhost:9");
+	set(c->fed.peers[1].survey, sizeof(c->fed.peers[1].survey),
+	    "tls+tcp://[::1]:10");
+	c->fed.peers[1].may = 0;
+	c->fed.nblind = 1;
+	set(c->fed.blind[0].agreement, sizeof(c->fed.blind[0].agreement),
+	    "jp-us-2026");
+	set(c->fed.blind[0].peer, sizeof(c->fed.blind[0].peer), "us.dcsa");
+	set(c->fed.blind[0].key_path, sizeof(c->fed.blind[0].key_path),
+	    "%s/blind/jp-us.key", dir);
 }
 
 static void
@@ -558,7 +607,9 @@ test_roundtrip(void **state)
 	(void)state;
 	fill_all(a);
 	mrx_diag_clear(&d);
-	assert_int_equal(conf_node_write(a, a->path, &d), 0);
+	if (conf_node_write(a, a->path, &d) != 0)
+		print_error("%s: %s\n", d.field, d.msg);
+	assert_int_equal(d.code, 0);
 	assert_int_equal(stat(a->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777 & ~0644, 0);
 	memset(b, 0x77, sizeof(*b));
@@ -577,6 +628,9 @@ test_roundtrip(void **state)
 	set(a->token_path, sizeof(a->token_path), "%s/admin.token", dir);
 	set(a->signing_key, sizeof(a->signing_key), "%s/keys/sign.key",
 	    dir);
+	set(a->fed.tls_ca, sizeof(a->fed.tls_ca), "%s/tls/ca.pem", dir);
+	set(a->fed.tls_cert, sizeof(a->fed.tls_cert), "%s/tls/node.pem", dir);
+	set(a->fed.tls_key, sizeof(a->fed.tls_key), "%s/tls/node.key", dir);
 	set(a->id, sizeof(a->id), "jp.op.prime");
 	set(a->jurisdiction, sizeof(a->jurisdiction), "JP");
 	assert_int_equal(conf_node_write_note(a, a->path, "first line\n\n"
@@ -626,6 +680,11 @@ test_written_text(void **state)
 	assert_non_null(strstr(text, "clock_skew: 0s"));
 	assert_non_null(strstr(text, "level: warn"));
 	assert_non_null(strstr(text, "default 131072"));
+	assert_non_null(strstr(text, "  listen: \"tls+tcp://0.0.0.0:7401\"\n"));
+	assert_non_null(strstr(text, "      may: [feed-record, present]\n"
+	    "      relay: true\n      rate: 5\n      burst: 9\n"));
+	assert_non_null(strstr(text, "      may: []\n"));
+	assert_non_null(strstr(text, "    ca: \"tls/ca.pem\"\n"));
 	free(text);
 	/* an invalid struct is refused and nothing is written */
 	a->status_list_size = 6;
