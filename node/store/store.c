@@ -1,7 +1,15 @@
 /*
  * store.c - the node's durable state in SQLite (DATA_DIR/mrx.db): the records
  * this node signed, its own status lists, the deltas between them, the
- * watches on accepted clearances, the alerts, and the hash-chained audit log.
+ * watches on accepted clearances, the alerts, and the hash-chained audit log;
+ * since schema version 2 also the federation state: other issuers' feeds
+ * (a list and the deltas after it), trust records learned at run time,
+ * equivocation evidence and the blinded look-up keys of own clearances.
+ *
+ * Feeds: at most one list per (issuer, uri), and every delta stored for a
+ * feed has a seq above its list's (storing a list deletes the deltas it
+ * covers; a delta at or below the list is not stored). Both are enforced
+ * by store_put_feed(); the one list also by a unique index.
  *
  * The connection is opened without SQLite's mutexes (one thread owns the
  * store), in WAL mode with synchronous=FULL and foreign keys on. Every
@@ -125,6 +133,20 @@ enum stmt_id {
 	ST_HEAD_PUT,
 	ST_HEAD_GET,
 	ST_REPORT,
+	ST_DELTA_RANGE,
+	ST_FEED_LIST_SEQ,
+	ST_FEED_LIST_GET,
+	ST_FEED_PRUNE,
+	ST_FEED_PUT_LIST,
+	ST_FEED_PUT_DELTA,
+	ST_FEED_DELTAS,
+	ST_FEED_LOAD,
+	ST_TRUST_PUT,
+	ST_TRUST_LOAD,
+	ST_EVIDENCE_PUT,
+	ST_EVIDENCE_COUNT,
+	ST_BLIND_PUT,
+	ST_BLIND_FIND,
 	ST_COUNT
 };
 
@@ -182,6 +204,38 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_REPORT] = "SELECT kind, rec_type, status, reason, verdict, "
 	    "count(*) FROM audit WHERE time >= ?1 AND time < ?2 "
 	    "GROUP BY kind, rec_type, status, reason, verdict",
+	[ST_DELTA_RANGE] = "SELECT seq, bytes FROM deltas WHERE uri = ?1 "
+	    "AND seq >= ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+	[ST_FEED_LIST_SEQ] = "SELECT seq FROM feeds WHERE issuer = ?1 AND "
+	    "uri = ?2 AND kind = 1",
+	[ST_FEED_LIST_GET] = "SELECT seq, bytes FROM feeds WHERE issuer = ?1 "
+	    "AND uri = ?2 AND kind = 1",
+	/* the stored list (older or the same seq) and the deltas it covers */
+	[ST_FEED_PRUNE] = "DELETE FROM feeds WHERE issuer = ?1 AND uri = ?2 "
+	    "AND seq <= ?3",
+	[ST_FEED_PUT_LIST] = "INSERT INTO feeds (issuer, uri, kind, seq, "
+	    "bytes) VALUES (?1, ?2, 1, ?3, ?4)",
+	/* ignored at or below the stored list, or when the seq is taken */
+	[ST_FEED_PUT_DELTA] = "INSERT INTO feeds (issuer, uri, kind, seq, "
+	    "bytes) SELECT ?1, ?2, 2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM "
+	    "feeds WHERE issuer = ?1 AND uri = ?2 AND kind = 1 AND seq >= ?3) "
+	    "ON CONFLICT DO NOTHING",
+	[ST_FEED_DELTAS] = "SELECT seq, bytes FROM feeds WHERE issuer = ?1 "
+	    "AND uri = ?2 AND kind = 2 AND seq >= ?3 ORDER BY seq LIMIT ?4",
+	[ST_FEED_LOAD] = "SELECT issuer, uri, kind, seq, bytes FROM feeds "
+	    "ORDER BY issuer, uri, kind, seq",
+	[ST_TRUST_PUT] = "INSERT INTO trust (hash, type, time, bytes) VALUES "
+	    "(?1, ?2, ?3, ?4) ON CONFLICT (hash) DO NOTHING",
+	[ST_TRUST_LOAD] = "SELECT type, bytes FROM trust ORDER BY id",
+	[ST_EVIDENCE_PUT] = "INSERT INTO evidence (issuer, uri, seq, time, "
+	    "held_hash, got_hash, held, got) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7, ?8) ON CONFLICT DO NOTHING",
+	[ST_EVIDENCE_COUNT] = "SELECT count(*) FROM evidence",
+	[ST_BLIND_PUT] = "INSERT INTO blind (agreement, key, cti) VALUES "
+	    "(?1, ?2, ?3) ON CONFLICT (agreement, key) DO UPDATE SET "
+	    "cti = excluded.cti",
+	[ST_BLIND_FIND] = "SELECT cti FROM blind WHERE agreement = ?1 AND "
+	    "key = ?2",
 };
 
 /*
@@ -270,10 +324,54 @@ static const char schema_v1[] =
     " key TEXT PRIMARY KEY,"
     " value ANY) STRICT;";
 
+/*
+ * Schema version 2: federation. feeds holds the records of other issuers'
+ * lists (kind 1 a whole list, at most one per feed; kind 2 a delta, one
+ * per seq), read in key order at start-up. trust keeps run-time trust
+ * records in the order stored (id), once per record hash. evidence rows
+ * are never deleted. blind maps a blinded key to one clearance id.
+ */
+static const char schema_v2[] =
+    "CREATE TABLE feeds ("
+    " id INTEGER PRIMARY KEY,"
+    " issuer TEXT NOT NULL,"
+    " uri TEXT NOT NULL,"
+    " kind INTEGER NOT NULL CHECK (kind IN (1, 2)),"
+    " seq INTEGER NOT NULL CHECK (seq >= 0),"
+    " bytes BLOB NOT NULL,"
+    " UNIQUE (issuer, uri, kind, seq)) STRICT;"
+    "CREATE UNIQUE INDEX feeds_one_list ON feeds (issuer, uri)"
+    " WHERE kind = 1;"
+    "CREATE TABLE trust ("
+    " id INTEGER PRIMARY KEY,"
+    " hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
+    " type INTEGER NOT NULL,"
+    " time INTEGER NOT NULL,"
+    " bytes BLOB NOT NULL) STRICT;"
+    "CREATE TABLE evidence ("
+    " id INTEGER PRIMARY KEY,"
+    " issuer TEXT NOT NULL,"
+    " uri TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " time INTEGER NOT NULL,"
+    " held_hash BLOB NOT NULL CHECK (length(held_hash) = 32),"
+    " got_hash BLOB NOT NULL CHECK (length(got_hash) = 32),"
+    " held BLOB,"
+    " got BLOB,"
+    " UNIQUE (issuer, uri, seq, held_hash, got_hash)) STRICT;"
+    "CREATE TABLE blind ("
+    " agreement TEXT NOT NULL,"
+    " key BLOB NOT NULL CHECK (length(key) = 32),"
+    " cti BLOB NOT NULL CHECK (length(cti) = 16),"
+    " PRIMARY KEY (agreement, key)) STRICT, WITHOUT ROWID;";
+
 /* migrations[v] brings a database from version v to v + 1. */
-static const char *const migrations[STORE_SCHEMA_VERSION] = {
+static const char *const migrations[] = {
 	schema_v1,
+	schema_v2,
 };
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
+    STORE_SCHEMA_VERSION, "one migration per schema version");
 
 struct store {
 	sqlite3 *db;				/* the connection, NOMUTEX */
@@ -2258,6 +2356,638 @@ store_report_annual(struct store *s, int year, struct store_annual *out,
 		    (uint64_t)sqlite3_column_int64(st, 5));
 	rc = rc == SQLITE_DONE ? 0 :
 	    store_fail(s, rc, "store_report_annual", diag);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Federation (schema version 2) */
+
+#define STORE_BYTES_MAX PROTO_STATUS_LIST_MAX	/* a list, the largest */
+
+/*
+ * A write refused before it touched the file still fails the caller's
+ * transaction: the turn it belongs to is incomplete all the same.
+ */
+static int
+write_refused(struct store *s, int rc)
+{
+	if (s->in_tx)
+		s->tx_failed = true;
+	return rc;
+}
+
+static int
+arg_null(const char *op, const char *name, const void *p,
+    struct mrx_diag *diag)
+{
+	if (p != NULL)
+		return 0;
+	return mrx_diag_set(diag, MRX_EINVAL, MRX_DIAG_NO_OFFSET, STORE_FIELD,
+	    "%s: %s is NULL", op, name);
+}
+
+/* A callback argument (function pointers do not convert to void *). */
+static int
+arg_fn(const char *op, bool present, struct mrx_diag *diag)
+{
+	return present ? 0 : arg_null(op, "fn", NULL, diag);
+}
+
+/* A string argument: non-NULL, 1..max bytes. */
+static int
+arg_str(const char *op, const char *name, const char *v, size_t max,
+    struct mrx_diag *diag)
+{
+	int rc = arg_null(op, name, v, diag);
+
+	if (rc != 0)
+		return rc;
+	if (v[0] == '\0')
+		return mrx_diag_set(diag, MRX_EINVAL, MRX_DIAG_NO_OFFSET,
+		    STORE_FIELD, "%s: %s is empty", op, name);
+	if (strnlen(v, max + 1) > max)
+		return mrx_diag_set(diag, MRX_EINVAL, MRX_DIAG_NO_OFFSET,
+		    STORE_FIELD, "%s: %s is longer than %zu bytes", op, name,
+		    max);
+	return 0;
+}
+
+/* A feed's (issuer, uri). */
+static int
+arg_feed(const char *op, const char *issuer, const char *uri,
+    struct mrx_diag *diag)
+{
+	int rc = arg_str(op, "issuer", issuer, PROTO_ID_MAX, diag);
+
+	return rc != 0 ? rc : arg_str(op, "uri", uri, PROTO_URI_MAX, diag);
+}
+
+/* Record bytes to store: 1..STORE_BYTES_MAX of them. */
+static int
+arg_bytes(const char *op, const char *name, const uint8_t *b, size_t len,
+    struct mrx_diag *diag)
+{
+	int rc = arg_null(op, name, b, diag);
+
+	if (rc != 0)
+		return rc;
+	if (len == 0)
+		return mrx_diag_set(diag, MRX_EINVAL, MRX_DIAG_NO_OFFSET,
+		    STORE_FIELD, "%s: %s is empty", op, name);
+	if (len > STORE_BYTES_MAX)
+		return mrx_diag_set(diag, MRX_ETOOBIG, MRX_DIAG_NO_OFFSET,
+		    STORE_FIELD, "%s: %s of %zu bytes, over %u", op, name, len,
+		    STORE_BYTES_MAX);
+	return 0;
+}
+
+static int
+arg_seq(const char *op, uint64_t seq, struct mrx_diag *diag)
+{
+	if (seq <= INT64_MAX)
+		return 0;
+	return mrx_diag_set(diag, MRX_EINVAL, MRX_DIAG_NO_OFFSET, STORE_FIELD,
+	    "%s: seq %" PRIu64 " is over %" PRId64, op, seq, INT64_MAX);
+}
+
+static int64_t
+clamp_i64(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* Record bytes in column i, as a store_* call could have written them. */
+static bool
+col_bytes(sqlite3_stmt *st, int i, const uint8_t **p, size_t *n)
+{
+	int len;
+
+	if (sqlite3_column_type(st, i) != SQLITE_BLOB)
+		return false;
+	*p = sqlite3_column_blob(st, i);
+	len = sqlite3_column_bytes(st, i);
+	if (*p == NULL || len < 1 || (size_t)len > STORE_BYTES_MAX)
+		return false;
+	*n = (size_t)len;
+	return true;
+}
+
+/* Walks rows of (seq, bytes) of a bound statement through fn. */
+static int
+walk_bytes(struct store *s, enum stmt_id id, const char *op,
+    store_bytes_fn fn, void *ctx, struct mrx_diag *diag)
+{
+	sqlite3_stmt *st = s->st[id];
+	const uint8_t *b;
+	int64_t seq;
+	size_t len;
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!col_int(st, 0, 0, INT64_MAX, &seq) ||
+		    !col_bytes(st, 1, &b, &len)) {
+			ret = store_bad_row(s, op, "a delta row", diag);
+			break;
+		}
+		ret = fn(ctx, (uint64_t)seq, b, len);
+		if (ret != 0) {
+			ret = walk_stopped(op, ret, diag);
+			break;
+		}
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_fail(s, rc, op, diag);
+	sqlite3_reset(st);
+	return ret;
+}
+
+int
+store_deltas_range(struct store *s, const char *uri, uint64_t from,
+    uint64_t to, size_t max, store_bytes_fn fn, void *ctx,
+    struct mrx_diag *diag)
+{
+	const char *op = "store_deltas_range";
+	sqlite3_stmt *st = s->st[ST_DELTA_RANGE];
+	int rc;
+
+	assert(s != NULL);
+	rc = arg_str(op, "uri", uri, PROTO_URI_MAX, diag);
+	if (rc == 0)
+		rc = arg_fn(op, fn != NULL, diag);
+	if (rc != 0)
+		return rc;
+	/* no stored seq is above INT64_MAX: clamping `to` loses nothing */
+	if (from > to || from > INT64_MAX || max == 0)
+		return 0;
+	bind_text(st, 1, uri);
+	sqlite3_bind_int64(st, 2, (int64_t)from);
+	sqlite3_bind_int64(st, 3, clamp_i64(to));
+	sqlite3_bind_int64(st, 4, clamp_i64(max));
+	return walk_bytes(s, ST_DELTA_RANGE, op, fn, ctx, diag);
+}
+
+/* Foreign feeds */
+
+static int
+feed_check(const char *issuer, const char *uri, enum store_feed_kind kind,
+    uint64_t seq, const uint8_t *b, size_t len, struct mrx_diag *diag)
+{
+	const char *op = "store_put_feed";
+	int rc;
+
+	rc = arg_feed(op, issuer, uri, diag);
+	if (rc != 0)
+		return rc;
+	if (kind != STORE_FEED_LIST && kind != STORE_FEED_DELTA)
+		return mrx_diag_set(diag, MRX_EINVAL, MRX_DIAG_NO_OFFSET,
+		    STORE_FIELD, "%s: kind %d is neither STORE_FEED_LIST nor "
+		    "STORE_FEED_DELTA", op, (int)kind);
+	rc = arg_seq(op, seq, diag);
+	return rc != 0 ? rc : arg_bytes(op, "b", b, len, diag);
+}
+
+static void
+bind_feed(sqlite3_stmt *st, const char *issuer, const char *uri)
+{
+	bind_text(st, 1, issuer);
+	bind_text(st, 2, uri);
+}
+
+/* The seq of the feed's stored list: 0, MRX_ENOENT, or an error. */
+static int
+feed_list_seq(struct store *s, const char *issuer, const char *uri,
+    int64_t *seq, const char *op, struct mrx_diag *diag)
+{
+	sqlite3_stmt *st = s->st[ST_FEED_LIST_SEQ];
+	bool ok;
+	int rc;
+
+	bind_feed(st, issuer, uri);
+	rc = stmt_row(s, ST_FEED_LIST_SEQ, op, diag);
+	if (rc != 0)
+		return rc;
+	ok = col_int(st, 0, 0, INT64_MAX, seq);
+	sqlite3_reset(st);
+	return ok ? 0 : write_refused(s, store_bad_row(s, op, "a feed row",
+	    diag));
+}
+
+/* A list replaces the stored one unless that is newer. */
+static int
+feed_put_list(struct store *s, const char *issuer, const char *uri,
+    uint64_t seq, const uint8_t *b, size_t len, struct mrx_diag *diag)
+{
+	const char *op = "store_put_feed";
+	sqlite3_stmt *st;
+	int64_t held = 0;
+	int rc;
+
+	rc = feed_list_seq(s, issuer, uri, &held, op, diag);
+	if (rc == 0 && (uint64_t)held > seq)
+		return 0;
+	if (rc != 0 && rc != MRX_ENOENT)
+		return rc;
+	st = s->st[ST_FEED_PRUNE];
+	bind_feed(st, issuer, uri);
+	sqlite3_bind_int64(st, 3, (int64_t)seq);
+	rc = stmt_run(s, ST_FEED_PRUNE, op, diag);
+	if (rc != 0)
+		return rc;
+	st = s->st[ST_FEED_PUT_LIST];
+	bind_feed(st, issuer, uri);
+	sqlite3_bind_int64(st, 3, (int64_t)seq);
+	bind_blob(st, 4, b, len);
+	return stmt_run(s, ST_FEED_PUT_LIST, op, diag);
+}
+
+/* A delta is stored unless the list or a delta already covers its seq. */
+static int
+feed_put_delta(struct store *s, const char *issuer, const char *uri,
+    uint64_t seq, const uint8_t *b, size_t len, struct mrx_diag *diag)
+{
+	sqlite3_stmt *st = s->st[ST_FEED_PUT_DELTA];
+
+	bind_feed(st, issuer, uri);
+	sqlite3_bind_int64(st, 3, (int64_t)seq);
+	bind_blob(st, 4, b, len);
+	return stmt_run(s, ST_FEED_PUT_DELTA, "store_put_feed", diag);
+}
+
+int
+store_put_feed(struct store *s, const char *issuer, const char *uri,
+    enum store_feed_kind kind, uint64_t seq, const uint8_t *b, size_t len,
+    struct mrx_diag *diag)
+{
+	const char *op = "store_put_feed";
+	bool own;
+	int rc;
+
+	assert(s != NULL);
+	rc = feed_check(issuer, uri, kind, seq, b, len, diag);
+	if (rc != 0)
+		return write_refused(s, rc);
+	rc = op_begin(s, &own, op, diag);
+	if (rc != 0)
+		return rc;
+	if (kind == STORE_FEED_LIST)
+		rc = feed_put_list(s, issuer, uri, seq, b, len, diag);
+	else
+		rc = feed_put_delta(s, issuer, uri, seq, b, len, diag);
+	return op_end(s, own, rc, op, diag);
+}
+
+int
+store_feed_list(struct store *s, const char *issuer, const char *uri,
+    uint8_t **b, size_t *len, uint64_t *seq, struct mrx_diag *diag)
+{
+	const char *op = "store_feed_list";
+	sqlite3_stmt *st = s->st[ST_FEED_LIST_GET];
+	const uint8_t *p = NULL;
+	int64_t v = 0;
+	size_t n = 0;
+	int rc;
+
+	assert(s != NULL);
+	if (b != NULL)
+		*b = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (seq != NULL)
+		*seq = 0;
+	rc = arg_feed(op, issuer, uri, diag);
+	if (rc == 0)
+		rc = arg_null(op, "b", b, diag);
+	if (rc == 0)
+		rc = arg_null(op, "len", len, diag);
+	if (rc == 0)
+		rc = arg_null(op, "seq", seq, diag);
+	if (rc != 0)
+		return rc;
+	bind_feed(st, issuer, uri);
+	rc = stmt_row(s, ST_FEED_LIST_GET, op, diag);
+	if (rc != 0)
+		return rc;
+	if (!col_int(st, 0, 0, INT64_MAX, &v) || !col_bytes(st, 1, &p, &n))
+		rc = store_bad_row(s, op, "a feed row", diag);
+	else if ((*b = malloc(n)) == NULL)
+		rc = mrx_diag_set(diag, MRX_ENOMEM, MRX_DIAG_NO_OFFSET,
+		    STORE_FIELD, "%s: out of memory for %zu bytes", op, n);
+	if (rc == 0) {
+		memcpy(*b, p, n);
+		*len = n;
+		*seq = (uint64_t)v;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
+store_feed_deltas(struct store *s, const char *issuer, const char *uri,
+    uint64_t from, size_t max, store_bytes_fn fn, void *ctx,
+    struct mrx_diag *diag)
+{
+	const char *op = "store_feed_deltas";
+	sqlite3_stmt *st = s->st[ST_FEED_DELTAS];
+	int rc;
+
+	assert(s != NULL);
+	rc = arg_feed(op, issuer, uri, diag);
+	if (rc == 0)
+		rc = arg_fn(op, fn != NULL, diag);
+	if (rc != 0)
+		return rc;
+	if (from > INT64_MAX || max == 0)
+		return 0;
+	bind_feed(st, issuer, uri);
+	sqlite3_bind_int64(st, 3, (int64_t)from);
+	sqlite3_bind_int64(st, 4, clamp_i64(max));
+	return walk_bytes(s, ST_FEED_DELTAS, op, fn, ctx, diag);
+}
+
+/* A row of ST_FEED_LOAD, checked. */
+struct feed_row {
+	char issuer[PROTO_ID_MAX + 1];
+	char uri[PROTO_URI_MAX + 1];
+	enum store_feed_kind kind;
+	int64_t seq;
+	const uint8_t *b;			/* points into the row */
+	size_t len;
+};
+
+static bool
+feed_row_read(sqlite3_stmt *st, struct feed_row *r)
+{
+	int64_t kind;
+
+	if (!col_text(st, 0, r->issuer, sizeof(r->issuer)) ||
+	    !col_text(st, 1, r->uri, sizeof(r->uri)) ||
+	    !col_int(st, 2, STORE_FEED_LIST, STORE_FEED_DELTA, &kind) ||
+	    !col_int(st, 3, 0, INT64_MAX, &r->seq) ||
+	    !col_bytes(st, 4, &r->b, &r->len) ||
+	    r->issuer[0] == '\0' || r->uri[0] == '\0')
+		return false;
+	r->kind = (enum store_feed_kind)kind;
+	return true;
+}
+
+int
+store_load_feeds(struct store *s, store_feed_fn fn, void *ctx,
+    struct mrx_diag *diag)
+{
+	const char *op = "store_load_feeds";
+	sqlite3_stmt *st = s->st[ST_FEED_LOAD];
+	struct feed_row r;
+	int rc, ret = 0;
+
+	assert(s != NULL);
+	rc = arg_fn(op, fn != NULL, diag);
+	if (rc != 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!feed_row_read(st, &r)) {
+			ret = store_bad_row(s, op, "a feed row", diag);
+			break;
+		}
+		ret = fn(ctx, r.issuer, r.uri, r.kind, (uint64_t)r.seq, r.b,
+		    r.len);
+		if (ret != 0) {
+			ret = walk_stopped(op, ret, diag);
+			break;
+		}
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_fail(s, rc, op, diag);
+	sqlite3_reset(st);
+	return ret;
+}
+
+/* Trust records */
+
+/* The record types that extend trust at run time (store.h). */
+static bool
+trust_type_ok(long long type)
+{
+	return type == PROTO_REC_DELEGATION || type == PROTO_REC_OPERATOR ||
+	    type == PROTO_REC_AGREEMENT || type == PROTO_REC_KEY_REVOCATION;
+}
+
+int
+store_put_trust(struct store *s, enum proto_rec_type type,
+    const uint8_t hash[PROTO_HASH_LEN], const uint8_t *b, size_t len,
+    int64_t time, struct mrx_diag *diag)
+{
+	const char *op = "store_put_trust";
+	sqlite3_stmt *st = s->st[ST_TRUST_PUT];
+	bool own;
+	int rc = 0;
+
+	assert(s != NULL);
+	if (!trust_type_ok(type))
+		rc = mrx_diag_set(diag, MRX_EINVAL, MRX_DIAG_NO_OFFSET,
+		    STORE_FIELD, "%s: type %d is not a delegation, operator "
+		    "certification, agreement or key revocation", op,
+		    (int)type);
+	if (rc == 0)
+		rc = arg_null(op, "hash", hash, diag);
+	if (rc == 0)
+		rc = arg_bytes(op, "b", b, len, diag);
+	if (rc != 0)
+		return write_refused(s, rc);
+	rc = op_begin(s, &own, op, diag);
+	if (rc != 0)
+		return rc;
+	bind_blob(st, 1, hash, PROTO_HASH_LEN);
+	sqlite3_bind_int(st, 2, (int)type);
+	sqlite3_bind_int64(st, 3, time);
+	bind_blob(st, 4, b, len);
+	rc = stmt_run(s, ST_TRUST_PUT, op, diag);
+	return op_end(s, own, rc, op, diag);
+}
+
+int
+store_load_trust(struct store *s, store_trust_fn fn, void *ctx,
+    struct mrx_diag *diag)
+{
+	const char *op = "store_load_trust";
+	sqlite3_stmt *st = s->st[ST_TRUST_LOAD];
+	const uint8_t *b;
+	int64_t type;
+	size_t len;
+	int rc, ret = 0;
+
+	assert(s != NULL);
+	rc = arg_fn(op, fn != NULL, diag);
+	if (rc != 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!col_int(st, 0, PROTO_REC_DELEGATION,
+		    PROTO_REC_KEY_REVOCATION, &type) || !trust_type_ok(type) ||
+		    !col_bytes(st, 1, &b, &len)) {
+			ret = store_bad_row(s, op, "a trust row", diag);
+			break;
+		}
+		ret = fn(ctx, (enum proto_rec_type)type, b, len);
+		if (ret != 0) {
+			ret = walk_stopped(op, ret, diag);
+			break;
+		}
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_fail(s, rc, op, diag);
+	sqlite3_reset(st);
+	return ret;
+}
+
+/* Equivocation evidence */
+
+/* One side of the evidence: absent (NULL, 0) or 1..STORE_BYTES_MAX. */
+static int
+evidence_side(const char *name, const uint8_t *p, size_t len,
+    struct mrx_diag *diag)
+{
+	if (p == NULL && len == 0)
+		return 0;
+	return arg_bytes("store_put_evidence", name, p, len, diag);
+}
+
+static int
+evidence_check(const struct eng_evidence *ev, struct mrx_diag *diag)
+{
+	const char *op = "store_put_evidence";
+	int rc;
+
+	rc = arg_null(op, "ev", ev, diag);
+	if (rc != 0)
+		return rc;
+	if (!str_ok(ev->issuer, sizeof(ev->issuer)) ||
+	    !str_ok(ev->uri, sizeof(ev->uri)))
+		return store_bad_arg(op, "ev->issuer or ev->uri is not "
+		    "terminated", diag);
+	rc = arg_str(op, "ev->issuer", ev->issuer, PROTO_ID_MAX, diag);
+	if (rc == 0)
+		rc = arg_str(op, "ev->uri", ev->uri, PROTO_URI_MAX, diag);
+	if (rc == 0)
+		rc = arg_seq(op, ev->seq, diag);
+	if (rc == 0)
+		rc = evidence_side("ev->held", ev->held, ev->held_len, diag);
+	if (rc == 0)
+		rc = evidence_side("ev->got", ev->got, ev->got_len, diag);
+	return rc;
+}
+
+static void
+bind_side(sqlite3_stmt *st, int i, const uint8_t *p, size_t len)
+{
+	if (p == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		bind_blob(st, i, p, len);
+}
+
+int
+store_put_evidence(struct store *s, const struct eng_evidence *ev,
+    int64_t time, struct mrx_diag *diag)
+{
+	const char *op = "store_put_evidence";
+	sqlite3_stmt *st = s->st[ST_EVIDENCE_PUT];
+	bool own;
+	int rc;
+
+	assert(s != NULL);
+	rc = evidence_check(ev, diag);
+	if (rc != 0)
+		return write_refused(s, rc);
+	rc = op_begin(s, &own, op, diag);
+	if (rc != 0)
+		return rc;
+	bind_feed(st, ev->issuer, ev->uri);
+	sqlite3_bind_int64(st, 3, (int64_t)ev->seq);
+	sqlite3_bind_int64(st, 4, time);
+	bind_blob(st, 5, ev->held_hash, PROTO_HASH_LEN);
+	bind_blob(st, 6, ev->got_hash, PROTO_HASH_LEN);
+	bind_side(st, 7, ev->held, ev->held_len);
+	bind_side(st, 8, ev->got, ev->got_len);
+	rc = stmt_run(s, ST_EVIDENCE_PUT, op, diag);
+	return op_end(s, own, rc, op, diag);
+}
+
+int
+store_count_evidence(struct store *s, uint64_t *n, struct mrx_diag *diag)
+{
+	const char *op = "store_count_evidence";
+	int rc;
+
+	assert(s != NULL);
+	rc = arg_null(op, "n", n, diag);
+	if (rc != 0)
+		return rc;
+	*n = 0;
+	rc = stmt_row(s, ST_EVIDENCE_COUNT, op, diag);
+	if (rc != 0)
+		return rc;
+	*n = (uint64_t)sqlite3_column_int64(s->st[ST_EVIDENCE_COUNT], 0);
+	sqlite3_reset(s->st[ST_EVIDENCE_COUNT]);
+	return 0;
+}
+
+/* Blinded keys */
+
+static int
+blind_check(const char *op, const char *agreement, const uint8_t *key,
+    const uint8_t *cti, struct mrx_diag *diag)
+{
+	int rc = arg_str(op, "agreement", agreement, PROTO_SUB_MAX, diag);
+
+	if (rc == 0)
+		rc = arg_null(op, "key", key, diag);
+	if (rc == 0)
+		rc = arg_null(op, "cti", cti, diag);
+	return rc;
+}
+
+int
+store_put_blind(struct store *s, const char *agreement,
+    const uint8_t key[32], const uint8_t cti[PROTO_CTI_LEN],
+    struct mrx_diag *diag)
+{
+	const char *op = "store_put_blind";
+	sqlite3_stmt *st = s->st[ST_BLIND_PUT];
+	bool own;
+	int rc;
+
+	assert(s != NULL);
+	rc = blind_check(op, agreement, key, cti, diag);
+	if (rc != 0)
+		return write_refused(s, rc);
+	rc = op_begin(s, &own, op, diag);
+	if (rc != 0)
+		return rc;
+	bind_text(st, 1, agreement);
+	bind_blob(st, 2, key, 32);
+	bind_blob(st, 3, cti, PROTO_CTI_LEN);
+	rc = stmt_run(s, ST_BLIND_PUT, op, diag);
+	return op_end(s, own, rc, op, diag);
+}
+
+int
+store_find_blind(struct store *s, const char *agreement,
+    const uint8_t key[32], uint8_t cti[PROTO_CTI_LEN], struct mrx_diag *diag)
+{
+	const char *op = "store_find_blind";
+	sqlite3_stmt *st = s->st[ST_BLIND_FIND];
+	int rc;
+
+	assert(s != NULL);
+	rc = blind_check(op, agreement, key, cti, diag);
+	if (rc != 0)
+		return rc;
+	bind_text(st, 1, agreement);
+	bind_blob(st, 2, key, 32);
+	rc = stmt_row(s, ST_BLIND_FIND, op, diag);
+	if (rc != 0)
+		return rc;
+	if (!col_blob(st, 0, cti, PROTO_CTI_LEN))
+		rc = store_bad_row(s, op, "a blinded key row", diag);
 	sqlite3_reset(st);
 	return rc;
 }

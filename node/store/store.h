@@ -33,7 +33,7 @@
 #include "record.h"
 
 #define STORE_FILE "mrx.db"
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -126,6 +126,102 @@ int store_alerts_since(struct store *s, uint64_t since, size_t max,
     store_alert_fn fn, void *ctx, struct mrx_diag *diag);
 /* The highest alert id (0 if none). */
 int store_alert_last(struct store *s, uint64_t *id, struct mrx_diag *diag);
+
+/* ---- federation (schema version 2) ---- */
+
+/*
+ * Arguments of the calls below: strings non-NULL and non-empty (issuer up
+ * to PROTO_ID_MAX bytes, uri PROTO_URI_MAX, agreement PROTO_SUB_MAX),
+ * pointers non-NULL, record bytes 1..PROTO_STATUS_LIST_MAX (larger:
+ * MRX_ETOOBIG), a seq to store up to INT64_MAX; otherwise MRX_EINVAL with
+ * a diag naming the argument. A write refused so inside a transaction
+ * fails the transaction like any failed write. MRX_ENOENT sets no diag.
+ */
+
+/*
+ * Own deltas of list `uri` with from <= seq <= to, in seq order (the range
+ * an ENG_EV_CATCHUP_REQUEST reply names), at most `max` of them. The
+ * callback gets each delta record's bytes, valid during the call. None
+ * (from > to, max 0, no such list or delta): 0 without a call.
+ */
+typedef int (*store_bytes_fn)(void *ctx, uint64_t seq, const uint8_t *b,
+    size_t len);
+int store_deltas_range(struct store *s, const char *uri, uint64_t from,
+    uint64_t to, size_t max, store_bytes_fn fn, void *ctx,
+    struct mrx_diag *diag);
+
+/*
+ * Foreign feeds: the records of another issuer's list (issuer, uri) that
+ * this node's engine took (installed, applied, buffered), kept to restore
+ * the engine at start-up and to serve catch-ups as a relay. Kinds:
+ * STORE_FEED_LIST (a whole status list; storing one drops the stored list
+ * and deltas of that feed with seq <= its seq) and STORE_FEED_DELTA (a
+ * delta; a second one for the same (issuer, uri, seq) is ignored, 0). A
+ * delta at or below the stored list's seq is ignored too, and so is a list
+ * below the stored list's seq (one at the same seq replaces it).
+ */
+enum store_feed_kind {
+	STORE_FEED_LIST = 1,
+	STORE_FEED_DELTA = 2,
+};
+int store_put_feed(struct store *s, const char *issuer, const char *uri,
+    enum store_feed_kind kind, uint64_t seq, const uint8_t *b, size_t len,
+    struct mrx_diag *diag);
+
+/* The stored whole list of a feed: 0 (bytes malloc'd into *b, *seq), or
+ * MRX_ENOENT. The caller frees *b; it is NULL after any error. */
+int store_feed_list(struct store *s, const char *issuer, const char *uri,
+    uint8_t **b, size_t *len, uint64_t *seq, struct mrx_diag *diag);
+
+/* Stored deltas of a feed with seq >= from, in seq order, at most max. */
+int store_feed_deltas(struct store *s, const char *issuer, const char *uri,
+    uint64_t from, size_t max, store_bytes_fn fn, void *ctx,
+    struct mrx_diag *diag);
+
+/*
+ * Start-up: every stored feed record, each feed's list first then its
+ * deltas in seq order, feeds in (issuer, uri) order.
+ */
+typedef int (*store_feed_fn)(void *ctx, const char *issuer, const char *uri,
+    enum store_feed_kind kind, uint64_t seq, const uint8_t *b, size_t len);
+int store_load_feeds(struct store *s, store_feed_fn fn, void *ctx,
+    struct mrx_diag *diag);
+
+/*
+ * Trust records learned at run time (from feeds or the API): delegations,
+ * key revocations, agreements, operator certifications. Keyed by the
+ * record hash (SHA-256 of the payload, proto_record_hash): storing the same
+ * record twice is harmless (0). Loaded at start-up in the order stored.
+ */
+int store_put_trust(struct store *s, enum proto_rec_type type,
+    const uint8_t hash[PROTO_HASH_LEN], const uint8_t *b, size_t len,
+    int64_t time, struct mrx_diag *diag);
+typedef int (*store_trust_fn)(void *ctx, enum proto_rec_type type,
+    const uint8_t *b, size_t len);
+int store_load_trust(struct store *s, store_trust_fn fn, void *ctx,
+    struct mrx_diag *diag);
+
+/*
+ * Equivocation evidence (ENG_ACT_PERSIST_EVIDENCE), kept for good. held or
+ * got may be NULL with length 0 (not retained; the hash names it). The
+ * same evidence again (issuer, uri, seq, held_hash, got_hash) is ignored
+ * (0). The bytes are copied; the caller keeps ev.
+ */
+int store_put_evidence(struct store *s, const struct eng_evidence *ev,
+    int64_t time, struct mrx_diag *diag);
+/* Number of evidence rows. */
+int store_count_evidence(struct store *s, uint64_t *n, struct mrx_diag *diag);
+
+/*
+ * Blinded look-up keys of own clearances (no personal data: HMACs). One
+ * clearance id per (agreement, key): a later put replaces it.
+ */
+int store_put_blind(struct store *s, const char *agreement,
+    const uint8_t key[32], const uint8_t cti[PROTO_CTI_LEN],
+    struct mrx_diag *diag);
+/* The newest clearance id for (agreement, key): 0, or MRX_ENOENT. */
+int store_find_blind(struct store *s, const char *agreement,
+    const uint8_t key[32], uint8_t cti[PROTO_CTI_LEN], struct mrx_diag *diag);
 
 /* The audit log. */
 struct store_audit_entry {
