@@ -22,6 +22,7 @@ int cmd_init(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_agreement(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
 /* mrx --node URL [--token-file F] COMMAND ...: argv[0] is "mrx". */
 int cmd_client(int argc, char **argv);
 

@@ -16,6 +16,14 @@
  * Without --root-key an issuer gets a local root of its own (keys/root.key,
  * id "<id>.root"): a development trust chain, said so on stdout and in
  * mrx.yaml, to be replaced by a delegation from the national root.
+ *
+ * Every node gets its TLS material for the links between nodes in tls/
+ * (docs/tls.md): node.pem, node.key and ca.pem, the CAs it trusts. With
+ * --tls-ca the certificate is issued by that CA; without it, by a
+ * development CA made for the node in tls/ca/, which is said so on stdout
+ * like the local root. The TLS material is made after mrx.yaml is written
+ * (all of it still in the temporary directory), so that the configuration
+ * is the first thing to fail when the disk is full.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +41,7 @@
 #include "node_conf.h"
 #include "ptime.h"
 #include "value.h"
+#include "x509.h"
 
 #define INIT_DIR_MAX 900	/* DIR, leaving room for the longest path */
 #define INIT_TOKEN_LEN 32	/* random bytes of the admin token */
@@ -44,6 +53,7 @@ static const char init_usage[] =
     "usage: mrx init --role root|issuer|operator --id ID --jurisdiction CC\n"
     "                --data DIR [--api HOST:PORT] [--alg ed25519|es256]\n"
     "                [--root-key KEY --root-id ID] [--level L]... [--force]\n"
+    "                [--tls-ca CADIR] [--tls-host NAME|IP]...\n"
     "\n"
     "Creates the data directory of a new node (mode 0700) with:\n"
     "  keys/sign.key, keys/sign.pub  the node's signing key (0600) and its\n"
@@ -51,6 +61,10 @@ static const char init_usage[] =
     "  trust/delegation.cose         (issuer) a delegation of that key from\n"
     "                                a root, valid 2 years\n"
     "  admin.token                   the API's bearer token (0600)\n"
+    "  tls/node.pem, tls/node.key    the node's TLS certificate and its key\n"
+    "                                (0600) for the links between nodes\n"
+    "  tls/ca.pem                    the CAs the node trusts on those links\n"
+    "  tls/ca/                       (without --tls-ca) a development CA\n"
     "  mrx.yaml                      the configuration, every key explained\n"
     "\n"
     "options:\n"
@@ -68,6 +82,13 @@ static const char init_usage[] =
     "  --level L           (issuer) a level to delegate, repeatable; default\n"
     "                      every level of the jurisdiction's schemes (JP,\n"
     "                      US, GB/UK)\n"
+    "  --tls-ca CADIR      issue the TLS certificate from the CA in CADIR\n"
+    "                      (ca.pem and ca.key, as 'mrx cert ca' makes them;\n"
+    "                      ca.key is not copied); without it, init makes a\n"
+    "                      development CA in DIR/tls/ca/ (see docs/tls.md)\n"
+    "  --tls-host NAME|IP  a DNS name or address peers reach the node at,\n"
+    "                      repeatable; the certificate always names the id\n"
+    "                      (default localhost, 127.0.0.1 and ::1)\n"
     "  --force             use a DIR that already holds other files\n"
     "\n"
     "An existing DIR/mrx.yaml is never overwritten, nor any other file.\n";
@@ -76,6 +97,9 @@ struct init_opts {
 	const char *role, *id, *jur, *data, *api, *alg, *root_key, *root_id;
 	const char *levels[CLI_LIST_MAX];
 	size_t nlevels;
+	const char *tls_ca;			/* CADIR, or NULL: a dev CA */
+	const char *tls_hosts[CLI_LIST_MAX];
+	size_t ntls_hosts;
 	bool force;
 };
 
@@ -98,13 +122,15 @@ struct init_state {
 	bool made_dir;				/* DIR did not exist */
 	struct cry_key *sign, *root;
 	int64_t exp;				/* the delegation's expiry */
-	const char *moved[4];			/* entries moved into DIR */
+	struct cry_x509_ca *tls_ca;		/* issues tls/node.pem */
+	struct cry_x509_info tls;		/* tls/node.pem as made */
+	const char *moved[5];			/* entries moved into DIR */
 	size_t nmoved;
 };
 
 /* The entries init puts in DIR, in the order they are moved in. */
 static const char *const entries[] = {
-	"keys", "trust", "admin.token", CONF_FILE
+	"keys", "trust", "admin.token", "tls", CONF_FILE
 };
 
 static int
@@ -120,6 +146,8 @@ parse_init_opts(int argc, char **argv, struct init_opts *o)
 		{ "root-key", required_argument, NULL, 'k' },
 		{ "root-id", required_argument, NULL, 'K' },
 		{ "level", required_argument, NULL, 'l' },
+		{ "tls-ca", required_argument, NULL, 'T' },
+		{ "tls-host", required_argument, NULL, 'H' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -138,6 +166,12 @@ parse_init_opts(int argc, char **argv, struct init_opts *o)
 		case 'k': o->root_key = optarg; break;
 		case 'K': o->root_id = optarg; break;
 		case 'F': o->force = true; break;
+		case 'T': o->tls_ca = optarg; break;
+		case 'H':
+			if (cli_list_add(o->tls_hosts, &o->ntls_hosts,
+			    "--tls-host", optarg) != 0)
+				return CLI_USAGE;
+			break;
 		case 'l':
 			if (cli_list_add(o->levels, &o->nlevels, "--level",
 				optarg) != 0)
@@ -242,6 +276,31 @@ plan_root(const struct init_opts *o, struct init_plan *p)
 	return plan_levels(o, p);
 }
 
+/* The id and the hosts must fit in a TLS certificate. */
+static int
+plan_tls(const struct init_opts *o)
+{
+	size_t i;
+
+	if (!cry_x509_id_ok(o->id)) {
+		cli_err("--id: '%s' cannot name a TLS certificate (a DNS name: "
+		    "no empty label, none starting or ending with '-')", o->id);
+		return CLI_USAGE;
+	}
+	for (i = 0; i < o->ntls_hosts; i++)
+		if (!cry_x509_host_ok(o->tls_hosts[i])) {
+			cli_err("--tls-host: '%s' is neither an IP address nor "
+			    "a DNS name", o->tls_hosts[i]);
+			return CLI_USAGE;
+		}
+	if (o->ntls_hosts + 1 > CRY_X509_SAN_MAX) {
+		cli_err("--tls-host: at most %d hosts besides the id",
+		    CRY_X509_SAN_MAX - 1);
+		return CLI_USAGE;
+	}
+	return 0;
+}
+
 static int
 make_plan(const struct init_opts *o, struct init_plan *p)
 {
@@ -290,6 +349,8 @@ make_plan(const struct init_opts *o, struct init_plan *p)
 	memcpy(p->dir, o->data, strlen(o->data) + 1);
 	for (n = strlen(p->dir); n > 1 && p->dir[n - 1] == '/'; n--)
 		p->dir[n - 1] = '\0';
+	if (plan_tls(o) != 0)
+		return CLI_USAGE;
 	if (p->role == ENG_ROLE_ISSUER)
 		return plan_root(o, p);
 	if (o->root_key != NULL || o->root_id != NULL || o->nlevels > 0) {
@@ -662,6 +723,99 @@ out:
 	return rc;
 }
 
+/* Prints an x509 error (its message names the file) for init. */
+static int
+tls_err(const char *what, const struct mrx_diag *d, int rc)
+{
+	cli_err("%s: %s", what, d->msg[0] != '\0' ? d->msg : mrx_strerror(rc));
+	return CLI_USAGE;
+}
+
+/* Loads the CA of --tls-ca CADIR, before anything is made. */
+static int
+load_tls_ca(const struct init_plan *p, struct init_state *s)
+{
+	char cert[INIT_PATH_MAX], key[INIT_PATH_MAX];
+	struct mrx_diag d;
+	int rc;
+
+	if (strlen(p->o->tls_ca) > INIT_DIR_MAX) {
+		cli_err("--tls-ca: the path must have at most %d characters",
+		    INIT_DIR_MAX);
+		return CLI_USAGE;
+	}
+	mrx_diag_clear(&d);
+	rc = cry_x509_ca_load(in_dir(cert, p->o->tls_ca, "ca.pem"),
+	    in_dir(key, p->o->tls_ca, "ca.key"), cli_now(), &s->tls_ca, &d);
+	return rc != 0 ? tls_err("--tls-ca", &d, rc) : 0;
+}
+
+/* A development CA in tmp/tls/ca/, loaded to issue from. */
+static int
+make_dev_ca(const struct init_plan *p, struct init_state *s)
+{
+	char cert[INIT_PATH_MAX], key[INIT_PATH_MAX];
+	char cn[CRY_X509_CN_MAX + 1];
+	struct cry_x509_validity v;
+	struct mrx_diag d;
+	int rc;
+
+	if (mkdir(in_dir(cert, s->tmp, "tls/ca"), 0700) != 0) {
+		cli_err("cannot create %s: %s", cert, strerror(errno));
+		return CLI_USAGE;
+	}
+	snprintf(cn, sizeof(cn), "mrx development CA %.45s", p->o->id);
+	mrx_diag_clear(&d);
+	rc = cry_x509_validity_days(cli_now(), CRY_X509_CA_DAYS_DEFAULT, &v);
+	if (rc == 0)
+		rc = cry_x509_ca_create(cn, &v, in_dir(cert, s->tmp,
+		    "tls/ca/ca.pem"), in_dir(key, s->tmp, "tls/ca/ca.key"), &d);
+	if (rc == 0)
+		rc = cry_x509_ca_load(cert, key, cli_now(), &s->tls_ca, &d);
+	return rc != 0 ? tls_err("cannot make the development TLS CA", &d,
+	    rc) : 0;
+}
+
+/*
+ * tmp/tls/: the node's certificate and key, and the CA bundle. A CA that
+ * ends before the default validity bounds the certificate's.
+ */
+static int
+make_tls(const struct init_plan *p, struct init_state *s)
+{
+	char cert[INIT_PATH_MAX], key[INIT_PATH_MAX], ca[INIT_PATH_MAX];
+	struct cry_x509_node_req req;
+	struct mrx_diag d;
+	size_t n;
+	int rc;
+
+	if (mkdir(in_dir(cert, s->tmp, "tls"), 0700) != 0) {
+		cli_err("cannot create %s: %s", cert, strerror(errno));
+		return CLI_USAGE;
+	}
+	if (s->tls_ca == NULL && make_dev_ca(p, s) != 0)
+		return CLI_USAGE;
+	memset(&req, 0, sizeof(req));
+	req.id = p->o->id;
+	req.hosts = p->o->tls_hosts;
+	req.nhosts = p->o->ntls_hosts;
+	mrx_diag_clear(&d);
+	rc = cry_x509_validity_days(cli_now(), CRY_X509_NODE_DAYS_DEFAULT,
+	    &req.v);
+	if (rc == 0 && req.v.not_after > cry_x509_ca_not_after(s->tls_ca))
+		req.v.not_after = cry_x509_ca_not_after(s->tls_ca);
+	if (rc == 0)
+		rc = cry_x509_issue(s->tls_ca, &req, in_dir(cert, s->tmp,
+		    "tls/node.pem"), in_dir(key, s->tmp, "tls/node.key"), &d);
+	if (rc == 0)
+		rc = cry_x509_ca_save_cert(s->tls_ca, in_dir(ca, s->tmp,
+		    "tls/ca.pem"), &d);
+	if (rc == 0)
+		rc = cry_x509_describe_file(cert, &s->tls, 1, &n, &d);
+	return rc != 0 ? tls_err("cannot make the TLS certificate", &d, rc) :
+	    0;
+}
+
 /* Moves one entry from tmp into DIR without replacing anything. */
 static int
 move_in(const struct init_plan *p, struct init_state *s, const char *name)
@@ -706,6 +860,24 @@ commit(const struct init_plan *p, struct init_state *s)
 }
 
 static void
+print_tls(const struct init_plan *p, const struct init_state *s)
+{
+	const char *d = p->dir;
+	size_t i;
+
+	printf("  TLS cert     %s/tls/node.pem (CN %s, until %s)\n", d,
+	    s->tls.subject_cn, s->tls.not_after_str);
+	printf("  TLS names   ");
+	for (i = 0; i < s->tls.nsan; i++)
+		printf(" %s", s->tls.san[i]);
+	putchar('\n');
+	printf("  TLS key      %s/tls/node.key (mode 0600)\n", d);
+	printf("  TLS CAs      %s/tls/ca.pem (issued by '%s'%s)\n", d,
+	    s->tls.issuer_cn, p->o->tls_ca != NULL ? "" :
+	    ", a development CA: tls/ca/ca.key");
+}
+
+static void
 print_summary(const struct init_plan *p, const struct init_state *s)
 {
 	char kid[2 * CRY_KID_LEN + 1], t[PROTO_TIME_STR];
@@ -733,6 +905,7 @@ print_summary(const struct init_plan *p, const struct init_state *s)
 		putchar('\n');
 	}
 	printf("  admin token  %s/admin.token (mode 0600)\n", d);
+	print_tls(p, s);
 	printf("  API          http://%s%s%s:%d\n", strchr(p->host, ':') ?
 	    "[" : "", p->host, strchr(p->host, ':') ? "]" : "", p->port);
 	if (p->role == ENG_ROLE_ISSUER && p->local_root)
@@ -742,6 +915,12 @@ print_summary(const struct init_plan *p, const struct init_state *s)
 	if (p->role == ENG_ROLE_OPERATOR)
 		printf("note: trust.roots is empty; add the federation's roots "
 		    "to %s/%s.\n", d, CONF_FILE);
+	if (p->o->tls_ca == NULL)
+		printf("note: development TLS CA: tls/node.pem is issued by a "
+		    "CA made for this\n      node (%s/tls/ca/); peers trust it "
+		    "only if they add its ca.pem to\n      their bundle. Issue "
+		    "the certificate from the federation's CA\n      instead "
+		    "(mrx cert issue, or mrx init --tls-ca).\n", d);
 	printf("next: mrxd --data %s\n", d);
 }
 
@@ -763,6 +942,10 @@ cmd_init(int argc, char **argv)
 	if (p.role == ENG_ROLE_ISSUER && !p.local_root &&
 	    cli_load_key(o.root_key, true, &s.root) != 0)
 		return CLI_USAGE;
+	if (o.tls_ca != NULL && load_tls_ca(&p, &s) != 0) {
+		cry_key_free(s.root);
+		return CLI_USAGE;
+	}
 	rc = make_dirs(&p, &s);
 	if (rc == 0)
 		rc = make_keys(&p, &s);
@@ -773,6 +956,8 @@ cmd_init(int argc, char **argv)
 	if (rc == 0)
 		rc = make_config(&p, &s);
 	if (rc == 0)
+		rc = make_tls(&p, &s);
+	if (rc == 0)
 		rc = commit(&p, &s);
 	if (rc == 0)
 		print_summary(&p, &s);
@@ -780,5 +965,6 @@ cmd_init(int argc, char **argv)
 		rollback(&p, &s);
 	cry_key_free(s.sign);
 	cry_key_free(s.root);
+	cry_x509_ca_free(s.tls_ca);
 	return rc;
 }

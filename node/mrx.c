@@ -30,6 +30,8 @@ static const char usage_text[] =
     "              admin token and mrx.yaml\n"
     "  audit       verify or export a node's audit chain (--data DIR)\n"
     "  report      the annual aggregate report of a node (--data DIR)\n"
+    "  cert        TLS certificates for the links between nodes: a CA,\n"
+    "              a node's certificate, show, check\n"
     "\n"
     "With --node URL (see 'mrx --node URL --help'): health, clearance,\n"
     "operator, verify and alerts against a running mrxd.\n"
@@ -52,6 +54,7 @@ static const struct {
 	{ "init", cmd_init },
 	{ "audit", cmd_audit },
 	{ "report", cmd_report },
+	{ "cert", cmd_cert },
 };
 
 int

@@ -1,8 +1,9 @@
 #!/bin/sh
 # test_init.sh - mrx init end to end: each role's data directory, file
 # modes, the delegation it makes (levels, and that a clearance issued with
-# the new key verifies against it), refusal to overwrite, exit 2 with one
-# line for every bad argument, and that a failed init leaves nothing behind.
+# the new key verifies against it), the TLS material in tls/ (a development
+# CA, or --tls-ca), refusal to overwrite, exit 2 with one line for every bad
+# argument, and that a failed init leaves nothing behind.
 set -u
 MRX=${MRX_BIN:?MRX_BIN must name the mrx binary}
 work=$(mktemp -d)
@@ -50,6 +51,21 @@ contains iss/mrx.yaml 'listen: "127.0.0.1:7411"' "mrx.yaml has the API address"
 contains iss/mrx.yaml 'key: "keys/root.pub"' "mrx.yaml lists the root's key, relative"
 contains iss/mrx.yaml '- "trust/delegation.cose"' "mrx.yaml lists the delegation"
 contains iss/mrx.yaml "DEVELOPMENT TRUST CHAIN" "mrx.yaml says the chain is a development one"
+
+# --- TLS: a development CA in tls/ca/ and the node's certificate ---
+check "tls/ is mode 0700" -- is_mode iss/tls 700
+check "tls/ca/ is mode 0700" -- is_mode iss/tls/ca 700
+check "TLS node key is mode 0600" -- is_mode iss/tls/node.key 600
+check "TLS node certificate is mode 0644" -- is_mode iss/tls/node.pem 644
+check "TLS CA bundle is mode 0644" -- is_mode iss/tls/ca.pem 644
+check "development CA key is mode 0600" -- is_mode iss/tls/ca/ca.key 600
+check "the bundle is the development CA's certificate" -- cmp -s iss/tls/ca/ca.pem iss/tls/ca.pem
+contains iss.out "development TLS CA" "init says the TLS CA is a development one"
+contains iss.out "tls/node.pem (CN jp.meti" "init prints the TLS certificate"
+expect 0 "the TLS material checks" -- "$MRX" cert check --dir iss/tls
+expect 0 "show the TLS certificate" -- "$MRX" cert show iss/tls/node.pem
+contains out.txt "DNS:jp.meti, DNS:localhost, IP:127.0.0.1, IP:::1" "its names: the id and loopback"
+contains out.txt "CN=mrx development CA jp.meti" "issued by the development CA"
 expect 0 "inspect the delegation" -- "$MRX" inspect iss/trust/delegation.cose --json
 contains out.txt '"type": "delegation"' "it is a delegation"
 contains out.txt '"iss": "jp.meti.root"' "signed by the local root"
@@ -138,6 +154,44 @@ check "the refused FR init left nothing" -- test ! -e fr
 expect 0 "FR issuer with --level" -- "$MRX" init --role issuer --id fr.dgsi \
 	--jurisdiction FR --data fr --level NATO:NS
 
+# --- TLS from a given CA (--tls-ca) and --tls-host ---
+expect 0 "a federation CA" -- "$MRX" cert ca --out fedca --name "mrx federation CA JP"
+cp fedca/ca.key fedca.key.before
+expect 0 "init with --tls-ca and --tls-host" -- "$MRX" init --role operator --id jp.op.tls \
+	--jurisdiction JP --data tlsop --tls-ca fedca --tls-host op.example --tls-host 192.0.2.9
+contains out.txt "issued by 'mrx federation CA JP'" "init names the CA that issued it"
+check "no development CA with --tls-ca" -- test ! -e tlsop/tls/ca
+check "no development CA note with --tls-ca" -- sh -c '! grep -q "development TLS CA" out.txt'
+check "the CA's key is not copied" -- sh -c '! grep -rq "PRIVATE KEY" tlsop/tls/ca.pem tlsop/tls/node.pem'
+check "the CA's files are untouched" -- cmp -s fedca.key.before fedca/ca.key
+check "the bundle is the given CA's certificate" -- cmp -s fedca/ca.pem tlsop/tls/ca.pem
+check "TLS node key is mode 0600 (--tls-ca)" -- is_mode tlsop/tls/node.key 600
+expect 0 "show the --tls-host certificate" -- "$MRX" cert show tlsop/tls/node.pem
+contains out.txt "DNS:jp.op.tls, DNS:op.example, IP:192.0.2.9" "the id and the hosts given"
+expect 0 "the --tls-ca material checks" -- "$MRX" cert check --dir tlsop/tls
+expect 0 "a second node of the same CA" -- "$MRX" init --role operator --id jp.op.two \
+	--jurisdiction JP --data tlsop2 --tls-ca fedca
+expect 0 "each node's certificate chains to the other's bundle" -- "$MRX" cert check \
+	--cert tlsop/tls/node.pem --key tlsop/tls/node.key --ca tlsop2/tls/ca.pem
+expect 1 "but not to another node's development CA" -- "$MRX" cert check \
+	--cert tlsop/tls/node.pem --key tlsop/tls/node.key --ca iss/tls/ca.pem
+usage_error "a --tls-ca without ca.pem" "nofed/ca.pem" -- \
+	--role operator --id jp.op --jurisdiction JP --data bad --tls-ca nofed
+mkdir badca && cp tlsop/tls/node.pem badca/ca.pem && cp tlsop/tls/node.key badca/ca.key
+usage_error "a --tls-ca that is not a CA" "not a CA certificate" -- \
+	--role operator --id jp.op --jurisdiction JP --data bad --tls-ca badca
+mkdir looseca && cp fedca/ca.pem fedca/ca.key looseca/ && chmod 644 looseca/ca.key
+usage_error "a --tls-ca key others may read" "chmod 600" -- \
+	--role operator --id jp.op --jurisdiction JP --data bad --tls-ca looseca
+usage_error "a bad --tls-host" "--tls-host: 'a_b' is neither" -- \
+	--role operator --id jp.op --jurisdiction JP --data bad --tls-host a_b
+usage_error "an id that cannot name a certificate" "--id: 'jp..op' cannot name a TLS" -- \
+	--role operator --id jp..op --jurisdiction JP --data bad
+mkdir hastls && mkdir hastls/tls
+usage_error "an existing tls/ is never replaced" "hastls/tls already exists" -- \
+	--role operator --id jp.op --jurisdiction JP --data hastls --force
+check "no TLS failure created the directory" -- test ! -e bad
+
 # --- bad arguments: exit 2, one line, nothing created ---
 usage_error "unknown role" "'admin' is not a role" -- \
 	--role admin --id x --jurisdiction JP --data bad
@@ -215,6 +269,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 expect 0 "init --help" -- "$MRX" init --help
 contains out.txt "usage: mrx init" "help shows the usage"
+contains out.txt "--tls-ca CADIR" "help explains --tls-ca"
+contains out.txt "--tls-host NAME|IP" "help explains --tls-host"
 expect 0 "mrx --help lists init" -- "$MRX" --help
 contains out.txt "  init " "init is in the command list"
 
