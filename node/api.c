@@ -16,48 +16,22 @@
  * Logs: one line per request with method, path (record ids shortened),
  * status and time; never a subject id or a token.
  */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "api_req.h"
 #include "cli.h"
 #include "cli_util.h"
+#include "fednode.h"
 #include "log.h"
 #include "mrxd.h"
 #include "ptime.h"
 #include "value.h"
 
 #define API_ID_HEX (2 * PROTO_CTI_LEN)
-
-/* A client error, as the API reports it. */
-struct api_err {
-	int status;
-	const char *code;
-	char field[64];
-	char message[256];
-};
-
-static void api_fail(struct api_err *e, int status, const char *code,
-    const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void
-api_fail(struct api_err *e, int status, const char *code, const char *field,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	e->status = status;
-	e->code = code;
-	snprintf(e->field, sizeof(e->field), "%s", field != NULL ? field : "");
-	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
-	va_end(ap);
-}
 
 static char *
 dump(json_t *j, size_t *len)
@@ -101,176 +75,7 @@ respond_simple_err(struct http_exchange *x, int status, const char *code,
 	respond_err(x, &e);
 }
 
-/* ---- request parsing ---- */
-
-static json_t *
-parse_body(const struct http_request *req, const char *const *allowed,
-    struct api_err *e)
-{
-	json_error_t je;
-	const char *key;
-	json_t *o, *v;
-	size_t i;
-	bool ok;
-
-	if (req->body_len == 0) {
-		api_fail(e, 400, "malformed-json", NULL, "the request needs a "
-		    "JSON object body");
-		return NULL;
-	}
-	o = json_loadb((const char *)req->body, req->body_len,
-	    JSON_REJECT_DUPLICATES, &je);
-	if (o == NULL) {
-		api_fail(e, 400, "malformed-json", NULL, "invalid JSON at line "
-		    "%d column %d: %s", je.line, je.column, je.text);
-		return NULL;
-	}
-	if (!json_is_object(o)) {
-		json_decref(o);
-		api_fail(e, 400, "malformed-json", NULL, "the body must be a "
-		    "JSON object");
-		return NULL;
-	}
-	json_object_foreach(o, key, v) {
-		ok = false;
-		for (i = 0; allowed[i] != NULL && !ok; i++)
-			ok = strcmp(allowed[i], key) == 0;
-		if (!ok) {
-			api_fail(e, 400, "unknown-field", key, "unknown field "
-			    "'%.40s'", key);
-			json_decref(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
-/* A string member into a bounded buffer. */
-static int
-get_str(json_t *o, const char *key, bool required, char *out, size_t cap,
-    struct api_err *e)
-{
-	json_t *v = json_object_get(o, key);
-	size_t n;
-
-	out[0] = '\0';
-	if (v == NULL || json_is_null(v)) {
-		if (!required)
-			return 0;
-		api_fail(e, 400, "missing-field", key, "'%s' is required", key);
-		return -1;
-	}
-	if (!json_is_string(v)) {
-		api_fail(e, 400, "invalid-type", key, "'%s' must be a string",
-		    key);
-		return -1;
-	}
-	n = json_string_length(v);
-	if (n >= cap || memchr(json_string_value(v), '\0', n) != NULL) {
-		api_fail(e, 400, "invalid-value", key, "'%s' is longer than %zu "
-		    "characters", key, cap - 1);
-		return -1;
-	}
-	memcpy(out, json_string_value(v), n + 1);
-	return 0;
-}
-
-static int
-get_strs(json_t *o, const char *key, struct proto_strs *out,
-    struct api_err *e)
-{
-	json_t *a = json_object_get(o, key), *v;
-	size_t i;
-
-	memset(out, 0, sizeof(*out));
-	if (a == NULL || json_is_null(a))
-		return 0;
-	if (!json_is_array(a)) {
-		api_fail(e, 400, "invalid-type", key, "'%s' must be an array "
-		    "of strings", key);
-		return -1;
-	}
-	if (json_array_size(a) > PROTO_LIST_MAX) {
-		api_fail(e, 400, "invalid-value", key, "'%s' has more than %d "
-		    "entries", key, PROTO_LIST_MAX);
-		return -1;
-	}
-	json_array_foreach(a, i, v) {
-		if (!json_is_string(v) ||
-		    json_string_length(v) > PROTO_SCOPE_MAX) {
-			api_fail(e, 400, "invalid-value", key, "'%s'[%zu] must be "
-			    "a string of at most %d characters", key, i,
-			    PROTO_SCOPE_MAX);
-			return -1;
-		}
-		memcpy(out->v[i], json_string_value(v),
-		    json_string_length(v) + 1);
-	}
-	out->n = json_array_size(a);
-	return 0;
-}
-
-/* "10y", "90d" into years + seconds. */
-static int
-get_validity(json_t *o, int *years, int64_t *secs, struct api_err *e)
-{
-	struct conf_duration d;
-	struct mrx_diag dg;
-	char s[32];
-
-	*years = 0;
-	*secs = 0;
-	if (get_str(o, "valid_for", false, s, sizeof(s), e) != 0)
-		return -1;
-	if (s[0] == '\0')
-		return 0;
-	mrx_diag_clear(&dg);
-	if (conf_duration_parse(s, &d, &dg) != 0 ||
-	    (d.years == 0 && d.seconds == 0)) {
-		api_fail(e, 400, "invalid-value", "valid_for", "'%s' is not a "
-		    "positive duration such as 10y or 90d", s);
-		return -1;
-	}
-	*years = d.years;
-	*secs = d.seconds;
-	return 0;
-}
-
-static int
-get_record(json_t *o, const char *key, bool required, uint8_t **out,
-    size_t *len, struct api_err *e)
-{
-	json_t *v = json_object_get(o, key);
-
-	*out = NULL;
-	*len = 0;
-	if (v == NULL || json_is_null(v)) {
-		if (!required)
-			return 0;
-		api_fail(e, 400, "missing-field", key, "'%s' is required", key);
-		return -1;
-	}
-	if (!json_is_string(v)) {
-		api_fail(e, 400, "invalid-type", key, "'%s' must be a base64url "
-		    "string", key);
-		return -1;
-	}
-	if (json_string_length(v) > (PROTO_RECORD_MAX / 3 + 1) * 4 ||
-	    cli_b64url_decode(json_string_value(v), json_string_length(v),
-		out, len) != 0) {
-		api_fail(e, 400, "invalid-value", key, "'%s' is not base64url "
-		    "of at most %u bytes", key, PROTO_RECORD_MAX);
-		return -1;
-	}
-	if (*len > PROTO_RECORD_MAX || *len == 0) {
-		free(*out);
-		*out = NULL;
-		api_fail(e, 400, "invalid-value", key, "'%s' must be 1 to %u "
-		    "bytes", key, PROTO_RECORD_MAX);
-		return -1;
-	}
-	return 0;
-}
+/* ---- request parsing (the bodies: api_req.c) ---- */
 
 static int
 parse_id(const char *hex, uint8_t cti[PROTO_CTI_LEN])
@@ -459,26 +264,15 @@ static void
 h_issue_clearance(struct node *n, struct http_exchange *x,
     const struct http_request *req)
 {
-	static const char *const allowed[] = { "sub", "level", "scopes",
-		"operator", "valid_for", NULL };
 	struct eng_event ev;
-	struct eng_issue_clearance *c = &ev.u.clr;
 	struct api_err e;
-	json_t *o;
 
 	node_event_init(&ev, ENG_EV_ISSUE_CLEARANCE);
-	o = parse_body(req, allowed, &e);
-	if (o == NULL || get_str(o, "sub", true, c->sub, sizeof(c->sub), &e) ||
-	    get_str(o, "level", true, c->level, sizeof(c->level), &e) ||
-	    get_strs(o, "scopes", &c->scopes, &e) ||
-	    get_str(o, "operator", true, c->operator_id,
-		sizeof(c->operator_id), &e) ||
-	    get_validity(o, &c->valid_years, &c->valid_seconds, &e)) {
-		json_decref(o);
+	if (api_req_issue_clearance(req->body, req->body_len, &ev.u.clr,
+	    &e) != 0) {
 		respond_err(x, &e);
 		return;
 	}
-	json_decref(o);
 	run_event(n, x, &ev, API_ISSUED, NULL, "issue clearance");
 }
 
@@ -486,27 +280,13 @@ static void
 h_issue_operator(struct node *n, struct http_exchange *x,
     const struct http_request *req)
 {
-	static const char *const allowed[] = { "sub", "levels", "scopes",
-		"valid_for", NULL };
 	struct eng_event ev;
-	struct eng_issue_operator *p = &ev.u.op;
 	struct api_err e;
-	json_t *o;
 
 	node_event_init(&ev, ENG_EV_ISSUE_OPERATOR);
-	o = parse_body(req, allowed, &e);
-	if (o == NULL || get_str(o, "sub", true, p->sub, sizeof(p->sub), &e) ||
-	    get_strs(o, "levels", &p->levels, &e) ||
-	    get_strs(o, "scopes", &p->scopes, &e) ||
-	    get_validity(o, &p->valid_years, &p->valid_seconds, &e)) {
-		json_decref(o);
+	if (api_req_issue_operator(req->body, req->body_len, &ev.u.op,
+	    &e) != 0) {
 		respond_err(x, &e);
-		return;
-	}
-	json_decref(o);
-	if (p->levels.n == 0) {
-		respond_simple_err(x, 400, "missing-field", "levels", "'levels' "
-		    "needs at least one SCHEME:LEVEL");
 		return;
 	}
 	run_event(n, x, &ev, API_ISSUED, NULL, "issue operator-cert");
@@ -570,33 +350,15 @@ h_set_status(struct node *n, struct http_exchange *x,
     const struct http_request *req, const char *idhex,
     enum proto_rec_type want)
 {
-	static const char *const allowed[] = { "status", "reason", NULL };
 	struct store_record rec;
 	struct eng_event ev;
 	struct api_err e;
 	struct mrx_diag d;
-	char st[16], why[40];
-	json_t *o;
 	int rc;
 
 	node_event_init(&ev, ENG_EV_SET_STATUS);
-	o = parse_body(req, allowed, &e);
-	if (o == NULL || get_str(o, "status", true, st, sizeof(st), &e) ||
-	    get_str(o, "reason", false, why, sizeof(why), &e)) {
-		json_decref(o);
+	if (api_req_set_status(req->body, req->body_len, &ev.u.st, &e) != 0) {
 		respond_err(x, &e);
-		return;
-	}
-	json_decref(o);
-	if (proto_status_parse(st, &ev.u.st.status) != 0) {
-		respond_simple_err(x, 400, "invalid-value", "status", "status "
-		    "must be valid, revoked or suspended");
-		return;
-	}
-	ev.u.st.reason = PROTO_REASON_NONE;
-	if (why[0] != '\0' && proto_reason_parse(why, &ev.u.st.reason) != 0) {
-		respond_simple_err(x, 400, "invalid-value", "reason", "unknown "
-		    "reason code (see docs/decision.md)");
 		return;
 	}
 	if (parse_id(idhex, ev.u.st.cti) != 0) {
@@ -690,11 +452,9 @@ static void
 h_verify(struct node *n, struct http_exchange *x,
     const struct http_request *req)
 {
-	static const char *const allowed[] = { "record", "operator_record",
-		"access", "scope", NULL };
 	struct verify_job *j;
+	struct api_records r;
 	struct api_err e;
-	json_t *o;
 
 	j = calloc(1, sizeof(*j));
 	if (j == NULL) {
@@ -705,22 +465,16 @@ h_verify(struct node *n, struct http_exchange *x,
 	j->x = x;
 	j->t0 = uv_hrtime();
 	node_event_init(&j->ev, ENG_EV_VERIFY);
-	o = parse_body(req, allowed, &e);
-	if (o == NULL ||
-	    get_record(o, "record", true, &j->rec, &j->rec_len, &e) ||
-	    get_record(o, "operator_record", false, &j->op, &j->op_len, &e) ||
-	    get_str(o, "access", true, j->ev.u.vf.access,
-		sizeof(j->ev.u.vf.access), &e) ||
-	    get_str(o, "scope", false, j->ev.u.vf.scope,
-		sizeof(j->ev.u.vf.scope), &e)) {
-		json_decref(o);
+	if (api_req_verify(req->body, req->body_len, &j->ev.u.vf, &r,
+	    &e) != 0) {
 		respond_err(x, &e);
-		free(j->rec);
-		free(j->op);
 		free(j);
 		return;
 	}
-	json_decref(o);
+	j->rec = r.rec;
+	j->rec_len = r.rec_len;
+	j->op = r.op;
+	j->op_len = r.op_len;
 	if (eng_vcache_has(n->eng, j->rec, j->rec_len) &&
 	    (j->op == NULL || eng_vcache_has(n->eng, j->op, j->op_len))) {
 		j->ev.u.vf.signatures_verified = true;
@@ -782,43 +536,16 @@ answer_alerts(struct node *n, struct http_exchange *x, uint64_t since)
 	    (json_int_t)c.last));
 }
 
-static int
-query_u64(const char *q, const char *name, uint64_t *out)
-{
-	size_t nl = strlen(name);
-	const char *p = q;
-	char *end;
-
-	while (p != NULL && *p != '\0') {
-		if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
-			/* strtoull alone takes "-1", "+1" and " 1", and
-			 * saturates on overflow */
-			p += nl + 1;
-			if (*p < '0' || *p > '9')
-				return -1;
-			errno = 0;
-			*out = strtoull(p, &end, 10);
-			return errno == 0 && *out <= INT64_MAX &&
-			    (*end == '&' || *end == '\0') ? 0 : -1;
-		}
-		p = strchr(p, '&');
-		if (p != NULL)
-			p++;
-	}
-	return 1; /* absent */
-}
-
 static void
 h_alerts(struct node *n, struct http_exchange *x,
     const struct http_request *req)
 {
+	struct api_err e;
 	uint64_t since = 0, wait = 0;
 	size_t i;
 
-	if (query_u64(req->query, "since", &since) < 0 ||
-	    query_u64(req->query, "wait", &wait) < 0) {
-		respond_simple_err(x, 400, "invalid-value", "query", "since and "
-		    "wait are non-negative integers");
+	if (api_req_alerts_query(req->query, &since, &wait, &e) != 0) {
+		respond_err(x, &e);
 		return;
 	}
 	if (wait > NODE_ALERT_WAIT_MAX_S)
@@ -877,7 +604,7 @@ h_metrics(struct node *n, struct http_exchange *x)
 		"indeterminate" };
 	struct eng_stats st;
 	char *buf;
-	size_t cap = 16384, len = 0;
+	size_t cap = 32768, len = 0;
 	int i;
 
 #define OUT(...) do { \
@@ -938,6 +665,8 @@ h_metrics(struct node *n, struct http_exchange *x)
 	    (unsigned long long)n->commit_failures,
 	    (unsigned long long)st.vcache_hits);
 #undef OUT
+	if (len < cap)
+		len += node_fed_metrics(n, buf + len, cap - len);
 	http_respond(x, 200, "text/plain; version=0.0.4", buf, len, NULL);
 	free(buf);
 }
@@ -1022,6 +751,8 @@ api_handle(void *ctx, struct http_exchange *x, const struct http_request *req)
 		respond_simple_err(x, 404, "not-found", NULL, "no such resource");
 		return;
 	}
+	if (node_fed_route(n, x, req))
+		return;
 	if (!authorized(n, req)) {
 		log_msg(LOG_WARN, "api", "%s %.20s from %s: missing or wrong "
 		    "admin token", req->method, p, req->peer);

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fednode.h"
 #include "log.h"
 #include "mrxd.h"
 
@@ -96,6 +97,12 @@ txn_begin(struct node *n)
 	}
 	n->txn_open = true;
 	return 0;
+}
+
+int
+node_apply_begin(struct node *n)
+{
+	return txn_begin(n);
 }
 
 static int
@@ -213,6 +220,8 @@ make_engine(struct node *n)
 	ec.policy.require_operator_cert = n->conf.require_operator_cert;
 	ec.status_list_size = n->conf.status_list_size;
 	ec.watches_max = n->conf.watches_max;
+	ec.checkpoint_interval_s = n->conf.fed.publish[0] != '\0' ?
+	    n->conf.fed.checkpoint_interval_s : 0;
 	mrx_diag_clear(&d);
 	if (eng_new(&ec, t, &n->eng, &d) != 0) {
 		proto_trust_free(t);
@@ -222,6 +231,7 @@ make_engine(struct node *n)
 	}
 	mrx_diag_clear(&d);
 	if (store_load_lists(n->store, restore_list, n->eng, &d) != 0 ||
+	    node_fed_restore(n, n->eng) != 0 ||
 	    store_load_watches(n->store, restore_watch, n->eng, &d) != 0) {
 		log_msg(LOG_ERROR, "store", "cannot restore state: %s",
 		    mrx_diag_str(&d, b, sizeof(b)));
@@ -325,8 +335,10 @@ on_commit(uv_check_t *h)
 	struct mrx_diag d;
 	char b[400];
 
-	if (!n->txn_open)
+	if (!n->txn_open) {
+		node_fed_committed(n, true);
 		return;
+	}
 	mrx_diag_clear(&d);
 	n->txn_open = false;
 	if (flush_lists(n, &d) != 0 || store_commit(n->store, &d) != 0) {
@@ -335,11 +347,13 @@ on_commit(uv_check_t *h)
 		    mrx_diag_str(&d, b, sizeof(b)));
 		store_rollback(n->store);
 		send_pending(n, false);
+		node_fed_committed(n, false);
 		n->alerts_in_txn = false;
 		resync_engine(n);
 		return;
 	}
 	send_pending(n, true);
+	node_fed_committed(n, true);
 	if (n->alerts_in_txn) {
 		n->alerts_in_txn = false;
 		api_wake_waiters(n, false);
@@ -397,6 +411,21 @@ apply_one(struct node *n, const struct eng_action *a)
 	case ENG_ACT_AUDIT:
 		rc = store_append_audit(n->store, &a->u.audit, &d);
 		break;
+	case ENG_ACT_PUBLISH:
+		/* sent once this transaction has committed */
+		(void)node_fed_on_publish(n, &a->u.pub);
+		break;
+	case ENG_ACT_CATCHUP:
+		node_fed_on_catchup(n, &a->u.catchup);
+		break;
+	case ENG_ACT_PERSIST_EVIDENCE:
+		rc = store_put_evidence(n->store, &a->u.evidence, node_now(),
+		    &d);
+		log_msg(LOG_ERROR, "feed", "equivocation by %s on %s at seq "
+		    "%llu: evidence kept, the feed is distrusted",
+		    a->u.evidence.issuer, a->u.evidence.uri,
+		    (unsigned long long)a->u.evidence.seq);
+		break;
 	case ENG_ACT_ALERT:
 		rc = store_put_alert(n->store, &a->u.alert, &id, &d);
 		if (rc == 0) {
@@ -441,6 +470,7 @@ node_apply(struct node *n, const struct eng_actions *acts)
 			n->txn_open = false;
 			n->ndirty = 0;
 			send_pending(n, false);
+			node_fed_committed(n, false);
 			n->alerts_in_txn = false;
 			resync_engine(n);
 			return rc;
@@ -472,6 +502,7 @@ begin_stop(struct node *n, const char *why)
 	 * connection; answered before, it would go back to idle keep-alive,
 	 * which the stop has already passed over, and hold the exit for the
 	 * idle timeout */
+	node_fed_stop(n);
 	http_server_stop(n->http, on_closed_all, n);
 	api_wake_waiters(n, false);
 }
@@ -619,6 +650,8 @@ start(struct node *n, const char *data, const char *config)
 		    d.msg : mrx_strerror(rc));
 		return 2;
 	}
+	if (node_fed_start(n) != 0)
+		return 2;
 	n->started_at = node_now();
 	log_msg(LOG_INFO, "mrxd", "%s (%s, %s) listening on http://%s:%d, "
 	    "data %s", n->conf.id, eng_role_name(n->conf.role),
@@ -654,6 +687,7 @@ finish(struct node *n)
 	if (n->txn_open)
 		on_commit(&n->commit);
 	send_pending(n, false);
+	node_fed_free(n);
 	store_close(n->store);
 	eng_free(n->eng);
 	cry_key_free(n->key);

@@ -62,6 +62,7 @@ struct node {
 	struct store *store;
 	struct http_server *http;
 	struct eng_actions *acts;	/* scratch for one event */
+	struct node_fed *fedn;		/* federation (fednode.c), or NULL */
 	bool txn_open;
 	bool alerts_in_txn;		/* wake long-polls after commit */
 	struct node_dirty_list dirty[ENG_LISTS_MAX];
@@ -102,6 +103,10 @@ void api_wake_waiters(struct node *n, bool timeouts_only);
  * engine resynchronised).
  */
 int node_apply(struct node *n, const struct eng_actions *acts);
+
+/* Opens the turn's transaction if none is open (for writes that are not
+ * engine actions); 0 or an MRX_E* code. */
+int node_apply_begin(struct node *n);
 
 /* Queues a reply behind the current transaction, or sends it at once if
  * no transaction is open. Takes ownership of `body` (malloc'd). */
