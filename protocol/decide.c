@@ -835,6 +835,7 @@ proto_trust_apply_delta(struct proto_trust *t, const char *issuer,
 		return rc;
 	ts->sl.seq = d->seq;
 	memcpy(ts->sl.head, head, PROTO_HASH_LEN);
+	ts->sl.has_head = true;
 	ts->sl.c.iat = d->c.iat;
 	ts->has_hash = false;
 	if (d->c.iat > ts->fresh_at)

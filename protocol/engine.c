@@ -2591,6 +2591,12 @@ feed_checkpoint(struct feed *f, const struct proto_record *rec,
 		f->e->st.feed_stale++;	/* consistent, and old */
 		return 0;
 	}
+	if (cp->c.iat <= f->in.fresh_at) {
+		/* no fresher than what is held: the same one again (through
+		 * another relay), or an older one */
+		f->e->st.feed_duplicates++;
+		return 0;
+	}
 	rc = proto_trust_fresh(f->e->trust, f->sub->issuer, f->sub->uri,
 	    cp->c.iat, rec->env.hdr.kid);
 	if (rc != 0) {

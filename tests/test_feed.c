@@ -861,9 +861,11 @@ test_duplicates(void **state)
 	    PROTO_HASH_LEN);
 	assert_int_equal(s->nalerts, 1);
 	st = stats(s);
-	/* the buffered 4, deltas 2 and 3 twice more, the list twice */
-	assert_true(st.feed_duplicates == 1 + 4 + 2);
-	assert_true(st.feed_checkpoints == 3);
+	/* the buffered 4, deltas 2 and 3 twice more, the list twice, the
+	 * checkpoint twice more (no fresher: not a refresh, so a relay
+	 * does not pass it on again) */
+	assert_true(st.feed_duplicates == 1 + 4 + 2 + 2);
+	assert_true(st.feed_checkpoints == 1);
 	assert_true(st.feed_deltas == 3 && st.feed_equivocations == 0);
 	expect(w, s, &c[2], T0 + 4, PROTO_REJECT, "suspended");
 	free(full.b);
@@ -1314,6 +1316,18 @@ test_list_before_change(void **state)
 		    "revoked");
 		expect(w, &w->sub[k], &c[1], T0 + MAX_AGE + 2, PROTO_ACCEPT,
 		    "accepted");
+	}
+	/* and delta 2 chains on delta 1 as on any list */
+	assert_true(set_status(w, &c[1], PROTO_STATUS_SUSPENDED,
+	    PROTO_REASON_NONE, T0 + MAX_AGE + 3) == 2);
+	for (k = 0; k < NSUB; k++) {
+		a = feed_msg(w, &w->sub[k], published(w,
+		    PROTO_REC_STATUS_DELTA, 2), T0 + MAX_AGE + 3);
+		assert_int_equal(count(a, ENG_ACT_CATCHUP), 0);
+		assert_true(held(&w->sub[k], c[0].ref.uri).seq == 2 &&
+		    held(&w->sub[k], c[0].ref.uri).has_head);
+		expect(w, &w->sub[k], &c[1], T0 + MAX_AGE + 3, PROTO_REJECT,
+		    "suspended");
 	}
 	world_free(w);
 }
