@@ -24,6 +24,7 @@
 #define FED_CATCHUP_BYTES (4u * 1024u * 1024u) /* one catch-up response */
 #define FED_PRESENT_TIMEOUT_MS 5000
 #define FED_LOOKUP_MAX 64
+#define FED_RELAYED_RING 1024		/* records relayed lately, by hash */
 
 /* Something to send once the turn's transaction has committed. */
 struct fed_send {
@@ -41,6 +42,8 @@ struct fed_wait {
 	struct http_exchange *x;	/* NULL for a catch-up */
 	char peer[PROTO_ID_MAX + 1];
 	json_t *found;			/* look-up: answers so far */
+	char issuer[PROTO_ID_MAX + 1];	/* catch-up: the feed */
+	char uri[PROTO_URI_MAX + 1];
 };
 
 /* Which peer a foreign issuer's feed came through. */
@@ -61,6 +64,8 @@ struct node_fed {
 	uint64_t next_cookie;
 	struct fed_via via[FED_VIA_MAX];
 	size_t nvia;
+	uint8_t relayed_ring[FED_RELAYED_RING][16]; /* SHA-256 prefixes */
+	size_t relayed_next;
 	uint8_t *buf;			/* scratch: a body or an envelope */
 	size_t buf_cap;
 	/* counters for /metrics */
@@ -347,6 +352,22 @@ conf_peer(const struct node *n, const char *id)
 	return NULL;
 }
 
+/* Which counter says why a record was not taken. */
+static const char *
+why_not(const struct eng_stats *a, const struct eng_stats *b)
+{
+	int i;
+
+	if (b->feed_duplicates != a->feed_duplicates)
+		return "duplicate";
+	if (b->feed_stale != a->feed_stale)
+		return "stale";
+	for (i = 0; i < ENG_FEED_WHY_COUNT; i++)
+		if (b->feed_refused[i] != a->feed_refused[i])
+			return eng_feed_why_name((enum eng_feed_why)i);
+	return "?";
+}
+
 /* Sum of the engine's counters that say "not taken". */
 static uint64_t
 not_taken(const struct eng_stats *st)
@@ -363,11 +384,20 @@ static void
 relay(struct node *n, const char *from, const uint8_t *rec, size_t len)
 {
 	const struct conf_peer *p = from != NULL ? conf_peer(n, from) : NULL;
-	uint8_t *b;
-	size_t bl;
+	uint8_t h[CRY_SHA256_LEN], *b;
+	size_t bl, i;
 
-	if (p == NULL || !p->relay || n->fedn->fed == NULL)
+	if (p == NULL || !p->relay || n->fedn->fed == NULL ||
+	    cry_sha256(rec, len, h) != 0)
 		return;
+	/* each record once: two authorities that relay each other's feeds
+	 * must not send a record back and forth */
+	for (i = 0; i < FED_RELAYED_RING; i++)
+		if (memcmp(n->fedn->relayed_ring[i], h, 16) == 0)
+			return;
+	memcpy(n->fedn->relayed_ring[n->fedn->relayed_next], h, 16);
+	n->fedn->relayed_next = (n->fedn->relayed_next + 1) %
+	    FED_RELAYED_RING;
 	if (seal(n, PROTO_ENV_BROADCAST, PROTO_MSG_FEED_RECORD, rec, len, &b,
 	    &bl) != 0)
 		return;
@@ -414,18 +444,38 @@ take_trust(struct node *n, struct engine *e, struct proto_record *rec,
 	return true;
 }
 
-/* Hands one feed record to the engine (or the trust store). Returns true
+/* Is `kid` the kid of the COSE_Sign1 `b`, in its protected header? */
+static bool
+signed_by_kid(const uint8_t *b, size_t len, const uint8_t *kid)
+{
+	struct cry_sign1 s;
+
+	return kid != NULL && cry_sign1_decode(b, len, &s, NULL) == 0 &&
+	    s.hdr.kid != NULL && s.hdr.kid_len == CRY_KID_LEN &&
+	    s.hdr.kid >= s.hdr.prot && s.hdr.kid + CRY_KID_LEN <=
+	    s.hdr.prot + s.hdr.prot_len &&
+	    memcmp(s.hdr.kid, kid, CRY_KID_LEN) == 0;
+}
+
+/*
+ * Hands one feed record to the engine (or the trust store). Returns true
  * when it was taken (new). `from` is the peer it came from (NULL: the
- * store at start-up). */
+ * store at start-up). `env_kid`: the kid of the envelope that carried it
+ * (verified): when the record is a feed record signed with that same key,
+ * the envelope's signature already proves its issuer sent these bytes, and
+ * the engine is told so (its verified-signature cache) instead of checking
+ * a second signature by the same key over the same bytes.
+ */
 static bool
 take_record(struct node *n, struct engine *e, const uint8_t *b, size_t len,
-    const char *from, struct eng_actions *acts)
+    const char *from, struct eng_actions *acts, const uint8_t *env_kid)
 {
 	struct eng_stats s0, s1;
 	struct proto_record rec;
 	struct eng_event ev;
 	enum store_feed_kind kind;
 	bool taken = false, storable = true;
+	enum proto_rec_type rec_type;
 	const char *iss;
 	uint64_t seq = 0;
 	char uri[PROTO_URI_MAX + 1];
@@ -467,9 +517,12 @@ take_record(struct node *n, struct engine *e, const uint8_t *b, size_t len,
 	snprintf(issuer, sizeof(issuer), "%s", iss);
 	kind = rec.type == PROTO_REC_STATUS_LIST ? STORE_FEED_LIST :
 	    STORE_FEED_DELTA;
+	rec_type = rec.type;
 	proto_record_fini(&rec);
 	if (strcmp(issuer, n->conf.id) == 0)
 		return false;	/* our own, come back through a relay */
+	if (env_kid != NULL && signed_by_kid(b, len, env_kid))
+		eng_vcache_put(e, b, len);
 	eng_stats_get(e, &s0);
 	node_event_init(&ev, ENG_EV_FEED_RECORD);
 	ev.u.feed.bytes = b;
@@ -481,10 +534,18 @@ take_record(struct node *n, struct engine *e, const uint8_t *b, size_t len,
 	taken = not_taken(&s1) == not_taken(&s0);
 	if (from == NULL)
 		return taken;	/* restoring: nothing to store or apply */
-	if (taken)
+	if (taken) {
 		n->fedn->feed_taken++;
-	else
+		if (kind == STORE_FEED_LIST || seq % 1000 == 1)
+			log_msg(LOG_DEBUG, "feed", "%s of %s seq %llu taken",
+			    proto_rec_type_name(rec_type), issuer,
+			    (unsigned long long)seq);
+	} else {
 		n->fedn->feed_dropped++;
+		log_msg(LOG_DEBUG, "feed", "%s record of %s from %s not taken: "
+		    "%s", proto_rec_type_name(rec_type), issuer, from,
+		    why_not(&s0, &s1));
+	}
 	via_note(n->fedn, issuer, from);
 	if (node_apply(n, acts) != 0)
 		return false;
@@ -506,7 +567,8 @@ on_feed(struct node *n, const struct fed_msg *m)
 		n->fedn->refused[PROTO_REFUSE_FORBIDDEN_TYPE]++;
 		return;
 	}
-	if (take_record(n, n->eng, env.body, env.body_len, env.from, n->acts))
+	if (take_record(n, n->eng, env.body, env.body_len, env.from, n->acts,
+	    env.kid))
 		relay(n, env.from, env.body, env.body_len);
 }
 
@@ -546,15 +608,21 @@ node_fed_on_catchup(struct node *n, const struct eng_catchup *c)
 	w = wait_new(n, PROTO_MSG_CATCHUP_REQUEST, NULL, to);
 	if (w == NULL)
 		return;
+	snprintf(w->issuer, sizeof(w->issuer), "%s", c->issuer);
+	snprintf(w->uri, sizeof(w->uri), "%s", c->uri);
 	if (seal(n, to, PROTO_MSG_CATCHUP_REQUEST, body, len, &b, &bl) != 0) {
 		wait_done(w);
 		return;
 	}
 	if (fed_request(fn->fed, to, b, bl, w->cookie,
-	    CONF_FED_REQUEST_TIMEOUT_MS) != 0)
+	    CONF_FED_REQUEST_TIMEOUT_MS) != 0) {
 		wait_done(w);
-	else
+	} else {
 		fn->catchups_sent++;
+		log_msg(LOG_DEBUG, "feed", "catch-up of %s %s from seq %llu "
+		    "asked of %s", c->issuer, c->uri,
+		    (unsigned long long)c->from_seq, to);
+	}
 	free(b);
 }
 
@@ -677,13 +745,105 @@ serve_catchup(struct node *n, uint64_t token, const struct proto_envelope *env)
 		return;
 	}
 	n->fedn->catchups_served++;
+	log_msg(LOG_DEBUG, "feed", "catch-up of %s %s from seq %llu for %s: "
+	    "%zu records", rq.issuer, rq.uri, (unsigned long long)rq.from,
+	    env->from, bt.n);
 	answer(n, token, env->from, PROTO_MSG_CATCHUP_RESPONSE, out, len);
 	free(out);
 	batch_free(&bt);
 }
 
-/* The records of a catch-up or fetch response, into the engine. */
+/* The facts of a delta needed to check a chain. */
+struct link {
+	bool delta;
+	uint64_t seq;
+	uint8_t hash[PROTO_HASH_LEN];	/* its record hash */
+	uint8_t prev[PROTO_HASH_LEN];
+	const uint8_t *prot;		/* protected header */
+	size_t prot_len;
+	char iss[PROTO_ID_MAX + 1];
+	char uri[PROTO_URI_MAX + 1];
+};
+
 static void
+link_of(const struct proto_bytes *r, struct link *l)
+{
+	struct proto_record rec;
+
+	memset(l, 0, sizeof(*l));
+	if (proto_record_decode(r->p, r->n, &rec, NULL) != 0 ||
+	    rec.type != PROTO_REC_STATUS_DELTA ||
+	    proto_record_hash(&rec, l->hash) != 0 ||
+	    rec.env.hdr.kid == NULL || rec.env.hdr.kid < rec.env.hdr.prot ||
+	    rec.env.hdr.kid + rec.env.hdr.kid_len > rec.env.hdr.prot +
+	    rec.env.hdr.prot_len) {
+		proto_record_fini(&rec);
+		return;
+	}
+	l->delta = true;
+	l->seq = rec.u.sd.seq;
+	memcpy(l->prev, rec.u.sd.prev, PROTO_HASH_LEN);
+	l->prot = rec.env.hdr.prot;
+	l->prot_len = rec.env.hdr.prot_len;
+	snprintf(l->iss, sizeof(l->iss), "%s", rec.u.sd.c.iss);
+	snprintf(l->uri, sizeof(l->uri), "%s", rec.u.sd.c.sub);
+	proto_record_fini(&rec);
+}
+
+/*
+ * A run of deltas of one feed, each naming the previous one's record hash
+ * as prev, is authentic as a whole once its newest delta's signature
+ * verifies: that signature covers prev, which pins the payload before it,
+ * and so on back (SHA-256). So one signature is checked per run, and the
+ * deltas it vouches for (same issuer, list and protected header, with the
+ * kid in it) are put in the engine's verified-signature cache; the engine
+ * checks everything else about each of them (key delegated and in force,
+ * not revoked, times, sequence, chaining to what it holds).
+ */
+static void
+vouch_chains(struct node *n, const struct proto_bytes *recs, size_t k)
+{
+	struct link *l = calloc(k + 1, sizeof(*l));
+	struct proto_record rec;
+	uint8_t h[PROTO_HASH_LEN];
+	bool ok = false;
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < k; i++)
+		link_of(&recs[i], &l[i]);
+	for (i = k; i > 0; i--) {
+		struct link *a = &l[i - 1], *b = &l[i];
+
+		if (!a->delta) {
+			ok = false;
+			continue;
+		}
+		if (i == k || !ok || !b->delta || b->seq != a->seq + 1 ||
+		    memcmp(b->prev, a->hash, PROTO_HASH_LEN) != 0 ||
+		    strcmp(a->iss, b->iss) != 0 ||
+		    strcmp(a->uri, b->uri) != 0 ||
+		    a->prot_len != b->prot_len ||
+		    memcmp(a->prot, b->prot, a->prot_len) != 0) {
+			/* the newest of a run: its own signature decides */
+			memset(&rec, 0, sizeof(rec));
+			ok = proto_trust_verify_feed(eng_trust(n->eng),
+			    recs[i - 1].p, recs[i - 1].n, node_now(),
+			    n->conf.clock_skew_s, false, &rec, h, NULL) == 0;
+			proto_record_fini(&rec);
+		}
+		if (ok)
+			eng_vcache_put(n->eng, recs[i - 1].p, recs[i - 1].n);
+	}
+	free(l);
+}
+
+/*
+ * The records of a catch-up or fetch response, into the engine. Returns
+ * the number of deltas in it (a full batch: ask for more at once).
+ */
+static size_t
 take_batch(struct node *n, const struct proto_envelope *env)
 {
 	struct proto_bytes *recs;
@@ -691,18 +851,20 @@ take_batch(struct node *n, const struct proto_envelope *env)
 
 	recs = calloc(PROTO_BATCH_MAX + 1, sizeof(*recs));
 	if (recs == NULL)
-		return;
+		return 0;
 	if (proto_batch_decode(env->body, env->body_len, recs,
 	    PROTO_BATCH_MAX + 1, &k, NULL) != 0) {
 		n->fedn->body_malformed++;
 		free(recs);
-		return;
+		return 0;
 	}
+	vouch_chains(n, recs, k);
+	/* not relayed: subscribers of this node catch up on their own */
 	for (i = 0; i < k; i++)
-		if (take_record(n, n->eng, recs[i].p, recs[i].n, env->from,
-		    n->acts))
-			relay(n, env->from, recs[i].p, recs[i].n);
+		take_record(n, n->eng, recs[i].p, recs[i].n, env->from,
+		    n->acts, NULL);
 	free(recs);
+	return k;
 }
 
 /* ---- present, fetch, confirm, look-up: the answering side ---- */
@@ -954,6 +1116,24 @@ found_json(const struct proto_envelope *env)
 	return j;
 }
 
+/* A full catch-up batch: more may follow; ask from the new seq at once
+ * rather than at the next checkpoint. */
+static void
+more(struct node *n, const struct fed_wait *w)
+{
+	struct proto_status_info in;
+	struct eng_catchup c;
+
+	if (proto_trust_status_info(eng_trust(n->eng), w->issuer, w->uri,
+	    &in) != 0 || !in.has_list || in.equivocating)
+		return;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.issuer, sizeof(c.issuer), "%s", w->issuer);
+	snprintf(c.uri, sizeof(c.uri), "%s", w->uri);
+	c.from_seq = in.seq + 1;
+	node_fed_on_catchup(n, &c);
+}
+
 static void
 on_response(struct node *n, const struct fed_msg *m)
 {
@@ -990,8 +1170,9 @@ on_response(struct node *n, const struct fed_msg *m)
 	}
 	switch (w->type) {
 	case PROTO_MSG_CATCHUP_REQUEST:
-		if (env.type == PROTO_MSG_CATCHUP_RESPONSE)
-			take_batch(n, &env);
+		if (env.type == PROTO_MSG_CATCHUP_RESPONSE &&
+		    take_batch(n, &env) >= ENG_CATCHUP_MAX)
+			more(n, w);
 		wait_done(w);
 		break;
 	case PROTO_MSG_PRESENT:
@@ -1731,7 +1912,7 @@ restore_feed(void *ctx, const char *issuer, const char *uri,
 	(void)uri;
 	(void)kind;
 	(void)seq;
-	take_record(c[0], c[1], b, len, NULL, c[2]);
+	take_record(c[0], c[1], b, len, NULL, c[2], NULL);
 	return 0;
 }
 

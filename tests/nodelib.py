@@ -13,13 +13,17 @@ on a failure the tail of each node's log is printed first.
 Each check prints one line ("ok: ..."); the first failed check raises
 Fail, which run() turns into one "FAIL: ..." line and exit status 1.
 
-Environment (set by tests/meson.build): MRX_BIN, MRXD_BIN, MRX_SRC.
+Environment (set by tests/meson.build): MRX_BIN, MRXD_BIN, MRX_SRC; and
+MRX_WRAP (set by ./run valgrind): a command line every mrx and mrxd runs
+under, e.g. "valgrind --error-exitcode=99 -q"; with it the timeouts below
+are WRAP_SLOWDOWN times longer.
 """
 import base64
 import http.client
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -31,11 +35,14 @@ import traceback
 
 MRX = os.environ.get("MRX_BIN", "")
 MRXD = os.environ.get("MRXD_BIN", "")
+WRAP = shlex.split(os.environ.get("MRX_WRAP", ""))
+WRAP_SLOWDOWN = 10.0 if WRAP else 1.0   # valgrind runs mrxd ~10-50x slower
 
-START_TIMEOUT_S = 30.0   # from exec to a 200 on /v1/health (ASan is slow)
-STOP_TIMEOUT_S = 10.0    # SIGTERM to exit
-HTTP_TIMEOUT_S = 20.0    # one request on a client connection
-CLI_TIMEOUT_S = 60.0     # one mrx command
+# exec to a 200 on /v1/health (ASan is slow)
+START_TIMEOUT_S = 30.0 * WRAP_SLOWDOWN
+STOP_TIMEOUT_S = 10.0 * WRAP_SLOWDOWN   # SIGTERM to exit
+HTTP_TIMEOUT_S = 20.0 * WRAP_SLOWDOWN   # one request on a client connection
+CLI_TIMEOUT_S = 60.0 * WRAP_SLOWDOWN    # one mrx command
 
 _nodes = []
 
@@ -59,11 +66,45 @@ def check_eq(got, want, msg):
     check(got == want, msg, "got %r, expected %r" % (got, want))
 
 
+def _port_range():
+    """Ports outside the kernel's ephemeral range: a port drawn from that
+    range can be taken by an outgoing connection (nng redials peers that
+    are not up yet) before the node it was drawn for binds it."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        lo, hi = 32768, 60999
+    if lo > 12000:
+        return 10000, lo
+    return (hi + 1, 65536) if hi < 64535 else None
+
+
+_given = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, outside
+    the ephemeral range, never the same one twice in this process."""
+    r = _port_range()
+    if r is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    lo, hi = r
+    start = lo + int.from_bytes(os.urandom(4), "big") % (hi - lo)
+    for i in range(hi - lo):
+        port = lo + (start - lo + i) % (hi - lo)
+        if port in _given:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given.add(port)
+        return port
+    raise Fail("no free port in %d..%d" % (lo, hi - 1))
 
 
 def b64url_decode(s):
@@ -294,7 +335,8 @@ class Node:
 
     def mrx(self, *args, timeout=CLI_TIMEOUT_S):
         """Runs mrx ARGS; returns the CompletedProcess (text)."""
-        return subprocess.run([MRX] + list(args), stdout=subprocess.PIPE,
+        return subprocess.run(WRAP + [MRX] + list(args),
+                              stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True,
                               timeout=timeout)
 
@@ -312,7 +354,7 @@ class Node:
             raise Fail("mrxd is already running")
         log = open(self.log_path, "ab")
         try:
-            self.proc = subprocess.Popen([MRXD, "--data", self.data],
+            self.proc = subprocess.Popen(WRAP + [MRXD, "--data", self.data],
                                          stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log)
         finally:
