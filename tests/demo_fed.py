@@ -34,10 +34,9 @@ stops every node with SIGTERM (each must exit 0). Exit status 0 only if
 every decision is the expected one and every node stopped cleanly, 1
 otherwise (naming the step), 2 if MRX_BIN or MRXD_BIN is not set.
 
-us.dcsa follows jp.cao without relaying it: with both roots relaying each
-other, checkpoints circulate between them without end (a node bug, filed);
-MRX_DEMO_MUTUAL_RELAY=1 relays both ways anyway. Ports are drawn outside
-the kernel's ephemeral range (see free_port below).
+The two roots relay each other's feeds (a node relays each record once, so
+nothing circulates); MRX_DEMO_MUTUAL_RELAY=0 makes us.dcsa follow jp.cao
+without relaying it.
 
 Environment: MRX_BIN, MRXD_BIN (as for the integration tests).
 """
@@ -62,7 +61,7 @@ from nodelib import Fail  # noqa: E402
 WIDTH = 100
 FEED_TIMEOUT_S = 15.0 * nodelib.WRAP_SLOWDOWN
 ALERT_WAIT_S = 10
-MUTUAL_RELAY = os.environ.get("MRX_DEMO_MUTUAL_RELAY") == "1"
+MUTUAL_RELAY = os.environ.get("MRX_DEMO_MUTUAL_RELAY", "1") == "1"
 AGREEMENT = "jp-us-2026-draft"
 T0 = time.monotonic()
 
