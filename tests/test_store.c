@@ -696,6 +696,14 @@ make_alert(uint32_t i, struct eng_alert *a)
 	a->reason = PROTO_REASON_ELIGIBILITY_REVOKED;
 	a->seq = 40 + i;
 	a->time = 1735689600 + i;
+	snprintf(a->uri, sizeof(a->uri), "mrx://jp.issuer/status/%u", i % 3);
+	if (i % 4 == 0) {
+		/* an equivocating feed: no record, the list in dispute */
+		a->kind = ENG_ALERT_EQUIVOCATION;
+		memset(a->cti, 0, sizeof(a->cti));
+		a->status = PROTO_STATUS_VALID;
+		a->reason = PROTO_REASON_NONE;
+	}
 }
 
 static void
@@ -728,6 +736,9 @@ test_alerts(void **state)
 		assert_int_equal(as.ids[i], 3 + i);
 		assert_memory_equal(&as.a[i], &a, sizeof(a));
 	}
+	/* alert 4 keeps its kind and list */
+	assert_int_equal(as.a[1].kind, ENG_ALERT_EQUIVOCATION);
+	assert_string_equal(as.a[1].uri, "mrx://jp.issuer/status/1");
 	memset(&as, 0, sizeof(as));
 	assert_int_equal(store_alerts_since(f->s, 5, 10, on_alert, &as, NULL),
 	    0);

@@ -184,9 +184,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_WATCH_LOAD] = "SELECT issuer, uri, idx, cti FROM watches "
 	    "ORDER BY issuer, uri, idx, cti",
 	[ST_ALERT_PUT] = "INSERT INTO alerts (time, cti, issuer, status, "
-	    "reason, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_ALERT_SINCE] = "SELECT id, time, cti, issuer, status, reason, seq "
-	    "FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2",
+	    "reason, seq, kind, uri) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_ALERT_SINCE] = "SELECT id, time, cti, issuer, status, reason, seq, "
+	    "kind, uri FROM alerts WHERE id > ?1 ORDER BY id LIMIT ?2",
 	[ST_ALERT_LAST] = "SELECT coalesce(max(id), 0) FROM alerts",
 	[ST_AUDIT_PUT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?1, ?2, "
 	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
@@ -363,7 +363,11 @@ static const char schema_v2[] =
     " agreement TEXT NOT NULL,"
     " key BLOB NOT NULL CHECK (length(key) = 32),"
     " cti BLOB NOT NULL CHECK (length(cti) = 16),"
-    " PRIMARY KEY (agreement, key)) STRICT, WITHOUT ROWID;";
+    " PRIMARY KEY (agreement, key)) STRICT, WITHOUT ROWID;"
+    /* alerts say what kind (a status change, or a feed's equivocation)
+     * and on which list */
+    "ALTER TABLE alerts ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE alerts ADD COLUMN uri TEXT NOT NULL DEFAULT '';";
 
 /* migrations[v] brings a database from version v to v + 1. */
 static const char *const migrations[] = {
@@ -1637,6 +1641,8 @@ store_put_alert(struct store *s, const struct eng_alert *a, uint64_t *id,
 
 	assert(s != NULL && a != NULL);
 	if (!str_ok(a->issuer, sizeof(a->issuer)) ||
+	    strnlen(a->uri, sizeof(a->uri)) == sizeof(a->uri) ||
+	    !in_range(a->kind, ENG_ALERT_STATUS, ENG_ALERT_EQUIVOCATION) ||
 	    !in_range(a->status, PROTO_STATUS_VALID, PROTO_STATUS_SUSPENDED) ||
 	    !in_range(a->reason, PROTO_REASON_NONE, PROTO_REASON_COUNT - 1))
 		return store_bad_arg("store_put_alert", "issuer, status or "
@@ -1650,6 +1656,8 @@ store_put_alert(struct store *s, const struct eng_alert *a, uint64_t *id,
 	sqlite3_bind_int(st, 4, (int)a->status);
 	sqlite3_bind_int(st, 5, (int)a->reason);
 	sqlite3_bind_int64(st, 6, (int64_t)a->seq);
+	sqlite3_bind_int(st, 7, (int)a->kind);
+	bind_text(st, 8, a->uri);
 	rc = stmt_run(s, ST_ALERT_PUT, "store_put_alert", diag);
 	if (rc == 0 && id != NULL)
 		*id = (uint64_t)sqlite3_last_insert_rowid(s->db);
@@ -1659,7 +1667,7 @@ store_put_alert(struct store *s, const struct eng_alert *a, uint64_t *id,
 static bool
 alert_from_row(sqlite3_stmt *st, uint64_t *id, struct eng_alert *a)
 {
-	int64_t v, status, reason, seq;
+	int64_t v, status, reason, seq, kind;
 
 	memset(a, 0, sizeof(*a));
 	if (!col_int(st, 0, 1, INT64_MAX, &v) ||
@@ -1668,9 +1676,12 @@ alert_from_row(sqlite3_stmt *st, uint64_t *id, struct eng_alert *a)
 	    !col_text(st, 3, a->issuer, sizeof(a->issuer)) ||
 	    !col_int(st, 4, 0, PROTO_STATUS_SUSPENDED, &status) ||
 	    !col_int(st, 5, 0, PROTO_REASON_COUNT - 1, &reason) ||
-	    !col_int(st, 6, INT64_MIN, INT64_MAX, &seq))
+	    !col_int(st, 6, INT64_MIN, INT64_MAX, &seq) ||
+	    !col_int(st, 7, ENG_ALERT_STATUS, ENG_ALERT_EQUIVOCATION, &kind) ||
+	    !col_text(st, 8, a->uri, sizeof(a->uri)))
 		return false;
 	*id = (uint64_t)v;
+	a->kind = (enum eng_alert_kind)kind;
 	a->status = (enum proto_status)status;
 	a->reason = (enum proto_reason)reason;
 	a->seq = (uint64_t)seq;
