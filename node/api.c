@@ -510,13 +510,21 @@ alert_cb(void *ctx, uint64_t id, const struct eng_alert *a)
 	struct alerts_ctx *c = ctx;
 	char hex[API_ID_HEX + 1], tb[PROTO_TIME_STR];
 
-	json_array_append_new(c->arr, json_pack("{s:I, s:s, s:s, s:s, s:s?, "
-	    "s:I, s:s}", "id", (json_int_t)id, "record_id",
-	    cli_hex(a->cti, PROTO_CTI_LEN, hex), "issuer", a->issuer, "status",
-	    proto_status_name(a->status), "reason",
-	    a->reason != PROTO_REASON_NONE ? proto_reason_name(a->reason) :
-	    NULL, "seq", (json_int_t)a->seq, "time",
-	    proto_time_format(a->time, tb, sizeof(tb))));
+	if (a->kind == ENG_ALERT_EQUIVOCATION)
+		json_array_append_new(c->arr, json_pack("{s:I, s:s, s:s, s:s, "
+		    "s:I, s:s}", "id", (json_int_t)id, "kind", "equivocation",
+		    "issuer", a->issuer, "status_list", a->uri, "seq",
+		    (json_int_t)a->seq, "time", proto_time_format(a->time, tb,
+		    sizeof(tb))));
+	else
+		json_array_append_new(c->arr, json_pack("{s:I, s:s, s:s, s:s, "
+		    "s:s, s:s?, s:I, s:s, s:s}", "id", (json_int_t)id, "kind",
+		    "status", "record_id", cli_hex(a->cti, PROTO_CTI_LEN, hex),
+		    "issuer", a->issuer, "status", proto_status_name(a->status),
+		    "reason", a->reason != PROTO_REASON_NONE ?
+		    proto_reason_name(a->reason) : NULL, "seq",
+		    (json_int_t)a->seq, "time", proto_time_format(a->time, tb,
+		    sizeof(tb)), "status_list", a->uri));
 	c->last = id;
 	return 0;
 }
