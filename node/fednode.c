@@ -420,8 +420,9 @@ take_trust(struct node *n, struct engine *e, struct proto_record *rec,
 	int rc;
 
 	mrx_diag_clear(&d);
-	if (proto_record_hash(rec, h) != 0)
-		return false;
+	if (proto_record_hash(rec, h) != 0 ||
+	    proto_trust_holds(eng_trust(e), h))
+		return false;		/* already held: not new */
 	rc = proto_trust_add(eng_trust(e), b, len, node_now(),
 	    n->conf.clock_skew_s, &d);
 	if (rc == MRX_EEXIST)

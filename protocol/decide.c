@@ -804,6 +804,25 @@ signer_note(struct trust_status *ts, int slot, const uint8_t *kid, int64_t at)
 
 static const uint8_t zero_hash[PROTO_HASH_LEN];
 
+bool
+proto_trust_holds(const struct proto_trust *t,
+    const uint8_t hash[PROTO_HASH_LEN])
+{
+	size_t i;
+
+	assert(trust_check(t) && hash != NULL);
+	for (i = 0; i < t->ndelegs; i++)
+		if (memcmp(t->delegs[i].hash, hash, PROTO_HASH_LEN) == 0)
+			return true;
+	for (i = 0; i < t->nkeyrevs; i++)
+		if (memcmp(t->keyrevs[i].hash, hash, PROTO_HASH_LEN) == 0)
+			return true;
+	for (i = 0; i < t->nagrs; i++)
+		if (memcmp(t->agrs[i].hash, hash, PROTO_HASH_LEN) == 0)
+			return true;
+	return false;
+}
+
 int
 proto_trust_apply_delta(struct proto_trust *t, const char *issuer,
     const char *uri, const struct proto_status_delta *d,
@@ -951,6 +970,19 @@ levels_cover(const struct proto_strs *levels, const char *level)
 	return false;
 }
 
+/* Is `scope` (may be NULL) allowed by `own`, else by the delegation's? */
+static bool
+scope_ok(const struct proto_strs *own, const struct proto_strs *deleg,
+    const char *scope)
+{
+	if (scope == NULL)
+		return true;
+	if (own->n > 0)
+		return strs_has(own, scope) &&
+		    (deleg->n == 0 || strs_has(deleg, scope));
+	return deleg->n == 0 || strs_has(deleg, scope);
+}
+
 /*
  * Checks the parts common to clearances and operator certifications:
  * signature, delegation, time window, status. `prefix` is "" or
@@ -963,6 +995,8 @@ check_credential(struct dcx *x, const struct proto_record *rec,
 {
 	const struct proto_claims *c = rec->type == PROTO_REC_CLEARANCE ?
 	    &rec->u.clr.c : &rec->u.op.c;
+	const struct proto_strs *scopes = rec->type == PROTO_REC_CLEARANCE ?
+	    &rec->u.clr.scopes : &rec->u.op.scopes;
 	const struct proto_decide_req *rq = x->req;
 	const struct trust_deleg *d, *near;
 	const char *why;
@@ -1008,6 +1042,15 @@ check_credential(struct dcx *x, const struct proto_record *rec,
 			reason(x, PROTO_REJECT, prefix, R_LEVEL_NOT_DELEGATED,
 			    "%s is not delegated to issue %s (root %s)", c->iss,
 			    levels->v[i], d->root);
+			return NULL;
+		}
+	/* a credential claiming a scope its key may not issue for was not
+	 * issued within the delegation, whatever the request asks */
+	for (i = 0; i < scopes->n; i++)
+		if (!scope_ok(scopes, &d->scopes, scopes->v[i])) {
+			reason(x, PROTO_REJECT, prefix, R_SCOPE_NOT_DELEGATED,
+			    "%s is not delegated to issue for scope %s (root "
+			    "%s)", c->iss, scopes->v[i], d->root);
 			return NULL;
 		}
 	if (c->iat > rq->now + x->pol->skew_s) {
@@ -1135,19 +1178,6 @@ check_status(struct dcx *x, const struct proto_claims *c,
 		reason(x, PROTO_INDETERMINATE, prefix, R_STATUS_STALE, "status "
 		    "list %s is %lld s old, over the %lld s freshness bound",
 		    sref->uri, (long long)age, (long long)x->max_status_age_s);
-}
-
-/* Is `scope` (may be NULL) allowed by `own`, else by the delegation's? */
-static bool
-scope_ok(const struct proto_strs *own, const struct proto_strs *deleg,
-    const char *scope)
-{
-	if (scope == NULL)
-		return true;
-	if (own->n > 0)
-		return strs_has(own, scope) &&
-		    (deleg->n == 0 || strs_has(deleg, scope));
-	return deleg->n == 0 || strs_has(deleg, scope);
 }
 
 static bool

@@ -149,6 +149,13 @@ int proto_trust_add(struct proto_trust *t, const uint8_t *rec, size_t len,
     int64_t now, int64_t skew_s, struct mrx_diag *diag);
 
 /*
+ * True when the store holds the delegation, key revocation or agreement
+ * whose record hash is `hash` (adding it again changes nothing).
+ */
+bool proto_trust_holds(const struct proto_trust *t,
+    const uint8_t hash[PROTO_HASH_LEN]);
+
+/*
  * As proto_trust_add(), for a record already decoded with
  * proto_record_decode(): its envelope views point into bytes that must
  * stay alive for the call. The store may take heap parts of `rec` over;

@@ -769,9 +769,12 @@ test_may_issue(void **state)
 	struct proto_strs lv, sc;
 	struct proto_record r;
 	struct cry_key *mof = seed_key(11);
+	struct proto_decision dc;
+	uint8_t h[PROTO_HASH_LEN];
 	struct mrx_diag d;
 	uint8_t *b;
 	size_t n;
+	int k;
 
 	memset(&lv, 0, sizeof(lv));
 	memset(&sc, 0, sizeof(sc));
@@ -809,8 +812,15 @@ test_may_issue(void **state)
 	snprintf(r.u.del.scopes.v[0], sizeof(r.u.del.scopes.v[0]), "finance");
 	r.u.del.scopes.n = 1;
 	b = sign(&r, f->root, &n);
+	assert_int_equal(proto_record_decode(b, n, &r, NULL), 0);
+	assert_int_equal(proto_record_hash(&r, h), 0);
+	proto_record_fini(&r);
+	assert_false(proto_trust_holds(f->t, h));
 	add(f, b, n);
 	free(b);
+	assert_true(proto_trust_holds(f->t, h));
+	h[0] ^= 1;
+	assert_false(proto_trust_holds(f->t, h));
 	mrx_diag_clear(&d);
 	assert_int_equal(proto_trust_may_issue(f->t, "jp.mof",
 	    cry_key_kid(mof), T0, &lv, &sc, &d), MRX_ERANGE);
@@ -818,6 +828,32 @@ test_may_issue(void **state)
 	snprintf(sc.v[0], sizeof(sc.v[0]), "finance");
 	assert_int_equal(proto_trust_may_issue(f->t, "jp.mof",
 	    cry_key_kid(mof), T0, &lv, &sc, NULL), 0);
+	/*
+	 * A clearance that claims a scope its key may not issue for is not a
+	 * genuine one, even for a request without a scope; one within the
+	 * delegation's scopes gets past that check (and stops at its status).
+	 */
+	for (k = 0; k < 2; k++) {
+		memset(&r, 0, sizeof(r));
+		r.type = PROTO_REC_CLEARANCE;
+		claims(f, &r.u.clr.c, "jp.mof", "00112233445566778899aabbccddeeff",
+		    T0, T0 + YEAR);
+		snprintf(r.u.clr.level, sizeof(r.u.clr.level),
+		    "JP-CESI:CONFIDENTIAL");
+		snprintf(r.u.clr.operator_id, sizeof(r.u.clr.operator_id),
+		    "jp.op.prime");
+		snprintf(r.u.clr.status.uri, sizeof(r.u.clr.status.uri),
+		    "mrx://jp.mof/status/0");
+		snprintf(r.u.clr.scopes.v[0], sizeof(r.u.clr.scopes.v[0]), "%s",
+		    k == 0 ? "energy" : "finance");
+		r.u.clr.scopes.n = 1;
+		b = sign(&r, mof, &n);
+		decide_full(f, b, n, "JP-CESI:CONFIDENTIAL", NULL, T0 + 60,
+		    T0 + 60, &dc);
+		free(b);
+		assert_string_equal(dc.reasons[0].code, k == 0 ?
+		    "scope-not-delegated" : "status-missing");
+	}
 	cry_key_free(mof);
 }
 
