@@ -57,6 +57,11 @@
 #define CONF_BLIND_MAX 16
 #define CONF_CHECKPOINT_HI_S 3600		/* federation.checkpoint_interval */
 #define CONF_FED_REQUEST_TIMEOUT_MS 5000	/* a request to a peer */
+/* A peer's default rate limit: an issuer's feed carries one message per
+ * status change, so the bound is set well above a busy issuer's rate
+ * (about 1,000 changes/s measured) while still capping a flood. */
+#define CONF_PEER_RATE_DEFAULT 5000		/* messages/s */
+#define CONF_PEER_BURST_DEFAULT 10000
 /* What a peer may send unless its `may` says otherwise: its feed, and
  * catch-up and fetch requests (never personal data). */
 #define CONF_PEER_MAY_DEFAULT (PROTO_MSG_BIT(PROTO_MSG_FEED_RECORD) | \

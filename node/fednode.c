@@ -25,6 +25,10 @@
 #define FED_PRESENT_TIMEOUT_MS 5000
 #define FED_LOOKUP_MAX 64
 #define FED_RELAYED_RING 1024		/* records relayed lately, by hash */
+#define FED_TRUST_SYNC_TICKS 30		/* ask peers for trust records every
+					 * this many ticks (and at start) */
+#define FED_TRUST_URI "/trust"		/* mrx://<node>/trust: its trust
+					 * records, in a catch-up request */
 
 /* Something to send once the turn's transaction has committed. */
 struct fed_send {
@@ -58,6 +62,7 @@ struct node_fed {
 	struct cry_key *keys[CONF_PEERS_MAX];
 	uv_timer_t tick;
 	bool tick_on;
+	uint64_t ticks;
 	struct fed_send *sends;
 	size_t nsends;
 	struct fed_wait wait[FED_WAIT_MAX];
@@ -584,10 +589,19 @@ node_fed_on_catchup(struct node *n, const struct eng_catchup *c)
 	const char *to = NULL;
 	struct fed_wait *w;
 	uint8_t body[600], *b;
-	size_t len, bl;
+	size_t len, bl, i;
 
 	if (fn == NULL || fn->fed == NULL)
 		return;
+	/* one catch-up of a feed at a time: the engine asks again after
+	 * ENG_CATCHUP_RETRY_S, and an answer in flight would make a second
+	 * request fetch the same range */
+	for (i = 0; i < FED_WAIT_MAX; i++)
+		if (fn->wait[i].used &&
+		    fn->wait[i].type == PROTO_MSG_CATCHUP_REQUEST &&
+		    strcmp(fn->wait[i].issuer, c->issuer) == 0 &&
+		    strcmp(fn->wait[i].uri, c->uri) == 0)
+			return;
 	p = conf_peer(n, c->issuer);
 	if (p != NULL && p->requests[0] != '\0')
 		to = p->id;
@@ -665,8 +679,30 @@ batch_free(struct batch *bt)
 	free(bt->recs);
 }
 
-/* Answers a catch-up: own lists from the engine and the deltas table,
- * foreign ones from the stored feed. */
+static bool
+is_trust_uri(const char *node, const char *uri)
+{
+	char want[PROTO_URI_MAX + 1];
+
+	snprintf(want, sizeof(want), "mrx://%s%s", node, FED_TRUST_URI);
+	return strcmp(uri, want) == 0;
+}
+
+static int
+trust_add_batch(void *ctx, enum proto_rec_type type, const uint8_t *b,
+    size_t len)
+{
+	(void)type;
+	return batch_add(ctx, 0, b, len);
+}
+
+/*
+ * Answers a catch-up: own lists from the engine and the deltas table,
+ * foreign ones from the stored feed, and mrx://<this node>/trust with the
+ * trust records this node learned at run time (delegations, key
+ * revocations, agreements), for a peer that was away when they were
+ * published.
+ */
 static void
 serve_catchup(struct node *n, uint64_t token, const struct proto_envelope *env)
 {
@@ -700,7 +736,10 @@ serve_catchup(struct node *n, uint64_t token, const struct proto_envelope *env)
 		return;
 	}
 	from = rq.from;
-	if (strcmp(rq.issuer, n->conf.id) == 0) {
+	if (strcmp(rq.issuer, n->conf.id) == 0 && is_trust_uri(n->conf.id,
+	    rq.uri)) {
+		store_load_trust(n->store, trust_add_batch, &bt, NULL);
+	} else if (strcmp(rq.issuer, n->conf.id) == 0) {
 		if (from == 0) {
 			rc = eng_list_record(n->eng, rq.uri, &lb, &ll, &lseq);
 			if (rc != 0) {
@@ -1117,6 +1156,18 @@ found_json(const struct proto_envelope *env)
 	return j;
 }
 
+/* The seq held for a foreign feed (0 when none). */
+static uint64_t
+held_seq(struct node *n, const char *issuer, const char *uri)
+{
+	struct proto_status_info in;
+
+	if (proto_trust_status_info(eng_trust(n->eng), issuer, uri, &in) != 0 ||
+	    !in.has_list)
+		return 0;
+	return in.seq;
+}
+
 /* A full catch-up batch: more may follow; ask from the new seq at once
  * rather than at the next checkpoint. */
 static void
@@ -1142,7 +1193,9 @@ on_response(struct node *n, const struct fed_msg *m)
 	struct proto_present_resp pr;
 	struct proto_refusal_msg rf;
 	struct fed_wait *w = wait_find(n, m->cookie);
+	uint64_t before;
 	json_t *j;
+	size_t k;
 
 	if (w == NULL)
 		return;
@@ -1171,9 +1224,19 @@ on_response(struct node *n, const struct fed_msg *m)
 	}
 	switch (w->type) {
 	case PROTO_MSG_CATCHUP_REQUEST:
-		if (env.type == PROTO_MSG_CATCHUP_RESPONSE &&
-		    take_batch(n, &env) >= ENG_CATCHUP_MAX)
-			more(n, w);
+		if (env.type == PROTO_MSG_CATCHUP_RESPONSE) {
+			before = held_seq(n, w->issuer, w->uri);
+			k = take_batch(n, &env);
+			/* a full batch that moved the feed on: more may wait */
+			if (k >= ENG_CATCHUP_MAX &&
+			    held_seq(n, w->issuer, w->uri) > before) {
+				struct fed_wait done = *w;
+
+				wait_done(w);
+				more(n, &done);
+				break;
+			}
+		}
 		wait_done(w);
 		break;
 	case PROTO_MSG_PRESENT:
@@ -1273,6 +1336,51 @@ deliver(void *ctx, struct fed_msg *m)
 
 /* ---- the checkpoint timer ---- */
 
+/* Asks every peer that takes requests for the trust records it holds: a
+ * key revocation published while this node was away still arrives. */
+static void
+trust_sync(struct node *n)
+{
+	struct eng_catchup c;
+	size_t i;
+
+	for (i = 0; i < n->conf.fed.npeers; i++) {
+		const struct conf_peer *p = &n->conf.fed.peers[i];
+
+		if (p->requests[0] == '\0')
+			continue;
+		memset(&c, 0, sizeof(c));
+		snprintf(c.issuer, sizeof(c.issuer), "%s", p->id);
+		snprintf(c.uri, sizeof(c.uri), "mrx://%s%s", p->id,
+		    FED_TRUST_URI);
+		node_fed_on_catchup(n, &c);
+	}
+}
+
+/* At start: catch every restored feed up from what the store held, rather
+ * than wait for its next checkpoint. */
+static int
+resume_feed(void *ctx, const char *issuer, const char *uri,
+    enum store_feed_kind kind, uint64_t seq, const uint8_t *b, size_t len)
+{
+	struct node *n = ctx;
+	struct proto_status_info in;
+	struct eng_catchup c;
+
+	(void)seq;
+	(void)b;
+	(void)len;
+	if (kind != STORE_FEED_LIST)
+		return 0;	/* a feed's list comes first */
+	memset(&c, 0, sizeof(c));
+	snprintf(c.issuer, sizeof(c.issuer), "%s", issuer);
+	snprintf(c.uri, sizeof(c.uri), "%s", uri);
+	c.from_seq = proto_trust_status_info(eng_trust(n->eng), issuer, uri,
+	    &in) == 0 && in.has_list ? in.seq + 1 : 0;
+	node_fed_on_catchup(n, &c);
+	return 0;
+}
+
 static void
 on_tick(uv_timer_t *t)
 {
@@ -1281,6 +1389,10 @@ on_tick(uv_timer_t *t)
 
 	if (n->eng == NULL || n->stopping)
 		return;
+	if (n->fedn->ticks == 0)
+		(void)store_load_feeds(n->store, resume_feed, n, NULL);
+	if (n->fedn->ticks++ % FED_TRUST_SYNC_TICKS == 0)
+		trust_sync(n);
 	node_event_init(&ev, ENG_EV_TICK);
 	eng_actions_reset(n->acts);
 	if (eng_handle(n->eng, &ev, n->acts) == 0)
@@ -1960,6 +2072,8 @@ node_fed_start(struct node *n)
 	if (fn->sends == NULL || cry_random(hk, sizeof(hk)) != 0)
 		return 2;
 	proto_peer_table_config_default(&tc);
+	tc.rate.per_s = CONF_PEER_RATE_DEFAULT;
+	tc.rate.burst = CONF_PEER_BURST_DEFAULT;
 	tc.peers_max = (uint32_t)(fc->npeers > 0 ? fc->npeers : 1);
 	tc.replay.skew_s = n->conf.clock_skew_s;
 	mrx_diag_clear(&d);
@@ -2010,14 +2124,12 @@ node_fed_start(struct node *n)
 		    sizeof(m)));
 		return 2;
 	}
-	if (fc->checkpoint_interval_s > 0 || fc->npeers > 0) {
-		uv_timer_init(n->loop, &fn->tick);
-		fn->tick.data = n;
-		fn->tick_on = true;
-		uv_timer_start(&fn->tick, on_tick, 0,
-		    fc->checkpoint_interval_s > 0 ?
-		    (uint64_t)fc->checkpoint_interval_s * 1000 : 1000);
-	}
+	/* every second: the engine signs checkpoints when their interval
+	 * has passed, and applies feed deltas left for later */
+	uv_timer_init(n->loop, &fn->tick);
+	fn->tick.data = n;
+	fn->tick_on = true;
+	uv_timer_start(&fn->tick, on_tick, 0, 1000);
 	log_msg(LOG_INFO, "federation", "%zu peers; feed %s, requests %s, "
 	    "survey %s", fc->npeers, fc->publish[0] ? fc->publish : "-",
 	    fc->listen[0] ? fc->listen : "-", fc->survey[0] ? fc->survey :
