@@ -448,6 +448,19 @@ verify_after(uv_work_t *w, int status)
 	verify_decide(j);
 }
 
+static void verify_start(struct verify_job *j);
+
+static void
+verify_logs_done(void *arg, enum proto_log_check rec_log,
+    enum proto_log_check op_log)
+{
+	struct verify_job *j = arg;
+
+	j->ev.u.vf.issuer_log = rec_log;
+	j->ev.u.vf.operator_issuer_log = op_log;
+	verify_start(j);
+}
+
 static void
 h_verify(struct node *n, struct http_exchange *x,
     const struct http_request *req)
@@ -475,6 +488,19 @@ h_verify(struct node *n, struct http_exchange *x,
 	j->rec_len = r.rec_len;
 	j->op = r.op;
 	j->op_len = r.op_len;
+	/* a record signed by a key since declared compromised: its issuer's
+	 * log is asked first (fednode.c) */
+	if (!node_fed_check_logs(n, j->rec, j->rec_len, j->op, j->op_len,
+	    verify_logs_done, j))
+		verify_start(j);
+}
+
+/* The signature checks (on the pool unless cached), then the decision. */
+static void
+verify_start(struct verify_job *j)
+{
+	struct node *n = j->n;
+
 	if (eng_vcache_has(n->eng, j->rec, j->rec_len) &&
 	    (j->op == NULL || eng_vcache_has(n->eng, j->op, j->op_len))) {
 		j->ev.u.vf.signatures_verified = true;

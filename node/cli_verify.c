@@ -23,7 +23,7 @@ static const char verify_usage[] =
     "usage: mrx verify CLEARANCE --root [ID=]PUB --access SCHEME:LEVEL\n"
     "                  [--chain FILE]... [--status FILE]... [--operator-cert FILE]\n"
     "                  [--scope S] [--at TIME] [--skew DUR] [--max-status-age DUR]\n"
-    "                  [--require-operator] [--json]\n"
+    "                  [--require-operator] [--issuer-confirmed] [--json]\n"
     "\n"
     "Decides whether CLEARANCE grants the requested access. Checks, in order:\n"
     "well-formed, signature, key delegated by a trusted root and not revoked,\n"
@@ -38,6 +38,10 @@ static const char verify_usage[] =
     "                      status freshness is always judged against now\n"
     "  --skew DUR          clock-skew allowance on nbf/iat (default 60s)\n"
     "  --max-status-age DUR  freshness bound of the status list (default 1d)\n"
+    "  --issuer-confirmed  the issuer's log holds these very records (asked\n"
+    "                      of its node); without it a record signed by a key\n"
+    "                      since declared compromised is indeterminate, as\n"
+    "                      its date could be a forger's\n"
     "\n"
     "Exit status: 0 accept, 1 reject or indeterminate, 2 usage or I/O error.\n";
 
@@ -46,7 +50,7 @@ struct verify_opts {
 	const char *roots[CLI_LIST_MAX], *chain[CLI_LIST_MAX];
 	const char *status[CLI_LIST_MAX];
 	size_t nroots, nchain, nstatus;
-	bool json, require_op;
+	bool json, require_op, confirmed;
 };
 
 /* Trust material that was refused, for the report. */
@@ -82,6 +86,7 @@ parse_verify_opts(int argc, char **argv, struct verify_opts *o)
 		{ "skew", required_argument, NULL, 'k' },
 		{ "max-status-age", required_argument, NULL, 'm' },
 		{ "require-operator", no_argument, NULL, 'R' },
+		{ "issuer-confirmed", no_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -101,6 +106,7 @@ parse_verify_opts(int argc, char **argv, struct verify_opts *o)
 		case 'k': o->skew = optarg; break;
 		case 'm': o->max_age = optarg; break;
 		case 'R': o->require_op = true; break;
+		case 'C': o->confirmed = true; break;
 		case 'j': o->json = true; break;
 		case 'h': fputs(verify_usage, stdout); return -1;
 		default: fputs(verify_usage, stderr); return CLI_USAGE;
@@ -316,6 +322,8 @@ run_verify(struct verify_ctx *v)
 	req.scope = v->o.scope;
 	req.at = v->at;
 	req.now = v->now;
+	if (v->o.confirmed)
+		req.issuer_log = req.operator_issuer_log = PROTO_LOG_HELD;
 	rc = proto_decide(v->trust, &req, &v->pol, &dc);
 	free(clr);
 	free(op);

@@ -38,6 +38,16 @@ struct fed_send {
 	size_t len;
 };
 
+/* A decision waiting for what issuers' logs say (node_fed_check_logs). */
+struct log_job {
+	node_fed_log_fn fn;
+	void *arg;
+	const uint8_t *b[2];		/* the record, the certification */
+	size_t len[2];
+	enum proto_log_check log[2];
+	int pending;
+};
+
 /* An HTTP exchange (or a catch-up) waiting for a peer's answer. */
 struct fed_wait {
 	bool used;
@@ -48,6 +58,8 @@ struct fed_wait {
 	json_t *found;			/* look-up: answers so far */
 	char issuer[PROTO_ID_MAX + 1];	/* catch-up: the feed */
 	char uri[PROTO_URI_MAX + 1];
+	struct log_job *job;		/* fetch: the decision waiting */
+	int which;			/* 0 the record, 1 the certification */
 };
 
 /* Which peer a foreign issuer's feed came through. */
@@ -1186,6 +1198,104 @@ more(struct node *n, const struct fed_wait *w)
 	node_fed_on_catchup(n, &c);
 }
 
+/*
+ * A fetch answer for a log check: HELD when the issuer returned these very
+ * bytes, ABSENT when it returned nothing or other bytes; `env` NULL (no or
+ * a refused answer) leaves it unchecked. The last answer calls back.
+ */
+static void
+log_answer(struct node *n, struct fed_wait *w, const struct proto_envelope *env)
+{
+	struct log_job *j = w->job;
+	struct proto_bytes recs[2];
+	size_t k;
+
+	if (env != NULL && proto_batch_decode(env->body, env->body_len, recs, 2,
+	    &k, NULL) == 0) {
+		j->log[w->which] = k == 1 && recs[0].n == j->len[w->which] &&
+		    memcmp(recs[0].p, j->b[w->which], recs[0].n) == 0 ?
+		    PROTO_LOG_HELD : PROTO_LOG_ABSENT;
+		log_msg(LOG_INFO, "confirm", "%s's log %s the record presented",
+		    w->peer, j->log[w->which] == PROTO_LOG_HELD ? "holds" :
+		    "does not hold");
+	}
+	w->job = NULL;
+	if (--j->pending == 0) {
+		j->fn(j->arg, j->log[0], j->log[1]);
+		free(j);
+	}
+}
+
+/* Asks `issuer` (a peer that takes requests) for record `cti`. */
+static bool
+log_ask(struct node *n, struct log_job *j, int which, const char *issuer,
+    const uint8_t *cti)
+{
+	const struct conf_peer *p = conf_peer(n, issuer);
+	struct fed_wait *w;
+	uint8_t body[64], *b;
+	size_t len, bl;
+	int rc;
+
+	if (p == NULL || p->requests[0] == '\0' ||
+	    proto_fetch_req_encode(cti, body, sizeof(body), &len) != 0 ||
+	    (w = wait_new(n, PROTO_MSG_FETCH_REQUEST, NULL, issuer)) == NULL)
+		return false;
+	if (seal(n, issuer, PROTO_MSG_FETCH_REQUEST, body, len, &b, &bl) != 0) {
+		wait_done(w);
+		return false;
+	}
+	rc = fed_request(n->fedn->fed, issuer, b, bl, w->cookie,
+	    CONF_FED_REQUEST_TIMEOUT_MS);
+	free(b);
+	if (rc != 0) {
+		wait_done(w);
+		return false;
+	}
+	w->job = j;
+	w->which = which;
+	j->pending++;
+	return true;
+}
+
+bool
+node_fed_check_logs(struct node *n, const uint8_t *rec, size_t rl,
+    const uint8_t *op, size_t ol, node_fed_log_fn fn, void *arg)
+{
+	char iss[2][PROTO_ID_MAX + 1];
+	uint8_t cti[2][PROTO_CTI_LEN];
+	bool need[2];
+	struct log_job *j;
+	int i;
+
+	need[0] = proto_trust_needs_log(eng_trust(n->eng), rec, rl, iss[0],
+	    cti[0]);
+	need[1] = op != NULL && proto_trust_needs_log(eng_trust(n->eng), op,
+	    ol, iss[1], cti[1]);
+	if ((!need[0] && !need[1]) || n->fedn == NULL || n->fedn->fed == NULL)
+		return false;
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return false;
+	j->fn = fn;
+	j->arg = arg;
+	j->b[0] = rec;
+	j->len[0] = rl;
+	j->b[1] = op;
+	j->len[1] = ol;
+	j->pending = 1;		/* held until every question is out */
+	for (i = 0; i < 2; i++)
+		if (need[i] && !log_ask(n, j, i, iss[i], cti[i]))
+			log_msg(LOG_INFO, "confirm", "cannot ask %s's log (not a "
+			    "peer that takes requests)", iss[i]);
+	if (--j->pending == 0) {
+		/* nothing could be asked: the engine decides unconfirmed */
+		free(j);
+		return false;
+	}
+	return true;
+}
+
 static void
 on_response(struct node *n, const struct fed_msg *m)
 {
@@ -1202,12 +1312,19 @@ on_response(struct node *n, const struct fed_msg *m)
 	if (admit(n, m->bytes, m->len, &env) != 0 ||
 	    (strcmp(env.from, w->peer) != 0 && w->type !=
 	    PROTO_MSG_LOOKUP_SURVEY)) {
+		if (w->job != NULL)
+			log_answer(n, w, NULL);
 		if (w->x != NULL && w->type != PROTO_MSG_LOOKUP_SURVEY)
 			respond_err(w->x, 502, "peer-refused", NULL, "the "
 			    "peer's answer was refused (see the node's log "
 			    "and metrics)");
 		if (w->type != PROTO_MSG_LOOKUP_SURVEY)
 			wait_done(w);
+		return;
+	}
+	if (env.type == PROTO_MSG_REFUSAL && w->job != NULL) {
+		log_answer(n, w, NULL);
+		wait_done(w);
 		return;
 	}
 	if (env.type == PROTO_MSG_REFUSAL) {
@@ -1262,8 +1379,9 @@ on_response(struct node *n, const struct fed_msg *m)
 		wait_done(w);
 		break;
 	case PROTO_MSG_FETCH_REQUEST:
-		if (env.type == PROTO_MSG_FETCH_RESPONSE)
-			take_batch(n, &env);
+		if (w->job != NULL)
+			log_answer(n, w, env.type == PROTO_MSG_FETCH_RESPONSE ?
+			    &env : NULL);
 		wait_done(w);
 		break;
 	case PROTO_MSG_LOOKUP_SURVEY:
@@ -1285,6 +1403,11 @@ on_done(struct node *n, const struct fed_msg *m)
 
 	if (w == NULL)
 		return;
+	if (w->job != NULL) {
+		log_answer(n, w, NULL);	/* unanswered: stays unchecked */
+		wait_done(w);
+		return;
+	}
 	if (w->type == PROTO_MSG_LOOKUP_SURVEY && m->err == 0) {
 		respond_json(w->x, 200, json_pack("{s:O}", "answers",
 		    w->found));
@@ -2152,6 +2275,8 @@ node_fed_stop(struct node *n)
 	}
 	for (i = 0; i < FED_WAIT_MAX; i++)
 		if (fn->wait[i].used) {
+			if (fn->wait[i].job != NULL)
+				log_answer(n, &fn->wait[i], NULL);
 			if (fn->wait[i].x != NULL)
 				respond_err(fn->wait[i].x, 503, "stopping",
 				    NULL, "the node is stopping");

@@ -54,6 +54,21 @@ void node_fed_on_catchup(struct node *n, const struct eng_catchup *c);
 /* After the turn's transaction: send (committed) or drop what waited. */
 void node_fed_committed(struct node *n, bool ok);
 
+/*
+ * Before a decision on `rec` (and `op`, may be NULL): when either is
+ * signed by a key its root has since declared compromised
+ * (proto_trust_needs_log()), asks its issuer's node whether its log holds
+ * these very bytes (a fetch request by record id), and calls `fn` on the
+ * loop with the answers (PROTO_LOG_UNCHECKED when the issuer is not a peer
+ * that takes requests, or did not answer in time). Returns true when it
+ * asked (fn comes later), false when there is nothing to ask (fn is not
+ * called). The bytes must stay alive until fn.
+ */
+typedef void (*node_fed_log_fn)(void *arg, enum proto_log_check rec_log,
+    enum proto_log_check op_log);
+bool node_fed_check_logs(struct node *n, const uint8_t *rec, size_t rl,
+    const uint8_t *op, size_t ol, node_fed_log_fn fn, void *arg);
+
 /* True when this request path belongs to the federation API (api.c). */
 bool node_fed_route(struct node *n, struct http_exchange *x,
     const struct http_request *req);

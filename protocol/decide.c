@@ -115,6 +115,8 @@ struct proto_trust {
 #define R_KEY_REVOKED "key-revoked"
 #define R_LEVEL_NOT_DELEGATED "level-not-delegated"
 #define R_SCOPE_NOT_DELEGATED "scope-not-delegated"
+#define R_NOT_IN_ISSUER_LOG "not-in-issuer-log"
+#define R_ISSUER_LOG_UNCONFIRMED "issuer-log-unconfirmed"
 #define R_NOT_YET_VALID "not-yet-valid"
 #define R_EXPIRED "expired"
 #define R_ISSUED_IN_FUTURE "issued-in-future"
@@ -805,6 +807,35 @@ signer_note(struct trust_status *ts, int slot, const uint8_t *kid, int64_t at)
 static const uint8_t zero_hash[PROTO_HASH_LEN];
 
 bool
+proto_trust_needs_log(const struct proto_trust *t, const uint8_t *b,
+    size_t len, char issuer[PROTO_ID_MAX + 1], uint8_t cti[PROTO_CTI_LEN])
+{
+	const struct trust_deleg *d, *near;
+	const struct proto_claims *c;
+	struct proto_record rec;
+	const char *why;
+	bool need = false;
+
+	assert(trust_check(t) && b != NULL);
+	if (t->nkeyrevs == 0 || proto_record_decode(b, len, &rec, NULL) != 0)
+		return false;
+	if (rec.type == PROTO_REC_CLEARANCE || rec.type == PROTO_REC_OPERATOR) {
+		c = rec.type == PROTO_REC_CLEARANCE ? &rec.u.clr.c :
+		    &rec.u.op.c;
+		d = deleg_find(t, c->iss, rec.env.hdr.kid,
+		    rec.env.hdr.kid_len, c->iat, &why, &near);
+		need = d != NULL && keyrev_find(t, d->root, rec.env.hdr.kid,
+		    INT64_MAX) != NULL;
+		if (need) {
+			strbuf(issuer, PROTO_ID_MAX + 1, c->iss);
+			memcpy(cti, c->cti, PROTO_CTI_LEN);
+		}
+	}
+	proto_record_fini(&rec);
+	return need;
+}
+
+bool
 proto_trust_holds(const struct proto_trust *t,
     const uint8_t hash[PROTO_HASH_LEN])
 {
@@ -1044,6 +1075,31 @@ check_credential(struct dcx *x, const struct proto_record *rec,
 			    levels->v[i], d->root);
 			return NULL;
 		}
+	/*
+	 * Signed by a key since declared compromised, dated before the
+	 * revocation: the date is the signer's claim, so only the issuer's
+	 * log can tell a genuine record from a back-dated forgery.
+	 */
+	if (keyrev_find(x->t, d->root, rec->env.hdr.kid, INT64_MAX) != NULL) {
+		enum proto_log_check lg = prefix[0] != '\0' ?
+		    rq->operator_issuer_log : rq->issuer_log;
+
+		if (lg == PROTO_LOG_ABSENT) {
+			reason(x, PROTO_REJECT, prefix, R_NOT_IN_ISSUER_LOG,
+			    "%s's log holds no such %s: signed with a key its "
+			    "root has declared compromised, it is taken for a "
+			    "back-dated forgery", c->iss, what);
+			return NULL;
+		}
+		if (lg != PROTO_LOG_HELD) {
+			reason(x, PROTO_INDETERMINATE, prefix,
+			    R_ISSUER_LOG_UNCONFIRMED, "the %s is signed by a "
+			    "key its root has since declared compromised; only "
+			    "%s's log can confirm it was issued before that",
+			    what, c->iss);
+			return NULL;
+		}
+	}
 	/* a credential claiming a scope its key may not issue for was not
 	 * issued within the delegation, whatever the request asks */
 	for (i = 0; i < scopes->n; i++)

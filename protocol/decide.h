@@ -74,6 +74,20 @@ struct proto_policy {
 };
 
 /* What is asked. */
+/*
+ * What the issuer's own log says of a record (the runtime asked it with a
+ * fetch request by record id): only consulted for a record signed by a key
+ * its root has since declared compromised, signed (by its iat) before the
+ * revocation's `from`. An iat is the signer's claim: whoever holds the
+ * compromised key can back-date, so such a record counts only once its
+ * issuer confirms having issued it.
+ */
+enum proto_log_check {
+	PROTO_LOG_UNCHECKED = 0,	/* not asked (or no answer) */
+	PROTO_LOG_HELD,			/* the issuer holds these very bytes */
+	PROTO_LOG_ABSENT,		/* the issuer holds no such record */
+};
+
 struct proto_decide_req {
 	const uint8_t *record;		/* the clearance, COSE bytes */
 	size_t record_len;
@@ -87,7 +101,19 @@ struct proto_decide_req {
 					 * signature of each record presented
 					 * with the key proto_trust_signer()
 					 * names for it: not verified again */
+	enum proto_log_check issuer_log;	/* of the record */
+	enum proto_log_check operator_issuer_log; /* of the certification */
 };
+
+/*
+ * Does `rec` (COSE bytes of a clearance or operator certification) need
+ * its issuer's confirmation (enum proto_log_check)? True when it is signed
+ * by a delegated key that its root has declared compromised from a time
+ * after the record's iat; then *issuer and cti name what to ask for.
+ */
+bool proto_trust_needs_log(const struct proto_trust *t, const uint8_t *rec,
+    size_t len, char issuer[PROTO_ID_MAX + 1],
+    uint8_t cti[PROTO_CTI_LEN]);
 
 struct proto_reason_msg {
 	char code[PROTO_CODE_MAX + 1];		/* "revoked", "ELIGIBILITY_REVOKED" */

@@ -1700,6 +1700,8 @@ on_verify(struct engine *e, const struct eng_event *ev,
 	req.at = ev->now;
 	req.now = ev->now;
 	req.signatures_verified = ok;
+	req.issuer_log = rq->issuer_log;
+	req.operator_issuer_log = rq->operator_issuer_log;
 	d = arena_peek(out, _Alignof(struct proto_decision));
 	if (proto_decide(e->trust, &req, &e->cfg.policy, d) != 0)
 		return MRX_EINVAL;	/* unreachable: arguments checked */

@@ -159,6 +159,9 @@ struct eng_verify {
 	bool signatures_verified;		/* the runtime verified both
 						 * records' signatures with the
 						 * keys eng_verify_keys() gave */
+	enum proto_log_check issuer_log;	/* what the issuers' logs said
+						 * (proto_trust_needs_log()) */
+	enum proto_log_check operator_issuer_log;
 };
 
 /* A record from a peer's feed: a status list, status delta or checkpoint. */

@@ -146,7 +146,8 @@ contains out.txt "operator-cert-missing" "operator-cert-missing reason"
 expect 0 "revoke the issuer key from 2026-06-01" -- "$MRX" issue key-revocation \
 	--key root.key --iss jp.cao --sub jp.meti --revoke issuer.pub \
 	--from 2026-06-01T00:00:00Z --out krev.cose
-expect 1 "status lists signed with the compromised key are refused" -- v --chain krev.cose
+expect 1 "status lists signed with the compromised key are refused" -- v \
+	--chain krev.cose --issuer-confirmed
 contains out.txt "status-missing" "no usable status list"
 contains out.txt "note: status.cose was not used (key-revoked)" "the refused list is named"
 expect 0 "a new issuer key" -- "$MRX" keygen --alg ed25519 --out issuer2
@@ -154,8 +155,11 @@ expect 0 "delegate the new key" -- "$MRX" issue delegation --key root.key --iss 
 	--delegate issuer2.pub --sub jp.meti --level JP-CESI:CONFIDENTIAL --out d2.cose
 expect 0 "status list under the new key" -- "$MRX" status new --key issuer2.key \
 	--iss jp.meti --out status-k2.cose
-expect 0 "a clearance signed before the compromise stands" -- v --chain krev.cose \
-	--chain d2.cose --status status-k2.cose
+expect 1 "a clearance signed before the compromise needs its issuer's word" -- \
+	v --chain krev.cose --chain d2.cose --status status-k2.cose
+contains out.txt "issuer-log-unconfirmed" "the missing confirmation is named"
+expect 0 "a clearance signed before the compromise stands, confirmed" -- v \
+	--chain krev.cose --chain d2.cose --status status-k2.cose --issuer-confirmed
 expect 1 "records signed after the compromise are void" -- "$MRX" verify clr.cose \
 	--root root.pub --chain deleg.cose --chain krev.cose --status status.cose \
 	--access JP-CESI:CONFIDENTIAL

@@ -27,6 +27,7 @@ struct fx {
 	uint8_t *deleg, *us_deleg, *status, *clr, *opc;
 	size_t deleg_len, us_deleg_len, status_len, clr_len, opc_len;
 	struct proto_trust *t;
+	enum proto_log_check log;	/* what the issuer's log says */
 	struct proto_policy pol;
 	struct proto_status_list sl;	/* the issuer's list, for changes */
 	uint64_t seq;
@@ -182,6 +183,7 @@ decide_full(struct fx *f, const uint8_t *clr, size_t len, const char *access,
 	rq.scope = scope;
 	rq.at = at;
 	rq.now = now;
+	rq.issuer_log = f->log;
 	assert_int_equal(proto_decide(f->t, &rq, &f->pol, d), 0);
 	assert_true(d->nreasons >= 1);
 	return d->verdict;
@@ -530,7 +532,8 @@ test_key_compromise(void **state)
 	struct fx *f = *state;
 	struct proto_record r;
 	struct proto_decision d;
-	uint8_t *kr, *late;
+	uint8_t *kr, *late, cti[PROTO_CTI_LEN];
+	char iss[PROTO_ID_MAX + 1];
 	size_t kn, ln;
 
 	memset(&r, 0, sizeof(r));
@@ -541,8 +544,17 @@ test_key_compromise(void **state)
 	r.u.kr.reason = PROTO_REASON_ISSUER_KEY_COMPROMISED;
 	kr = sign(&r, f->root, &kn);
 	add(f, kr, kn);
-	/* signed before t0: still good */
+	/* signed before t0: good once its issuer confirms it, void if its
+	 * log has no such record (a back-dated forgery), open until asked */
+	assert_int_equal(decide_at(f, T0 + 100, &d), PROTO_INDETERMINATE);
+	assert_string_equal(d.reasons[0].code, "issuer-log-unconfirmed");
+	f->log = PROTO_LOG_ABSENT;
+	assert_int_equal(decide_at(f, T0 + 100, &d), PROTO_REJECT);
+	assert_string_equal(d.reasons[0].code, "not-in-issuer-log");
+	f->log = PROTO_LOG_HELD;
 	assert_int_equal(decide_at(f, T0 + 100, &d), PROTO_ACCEPT);
+	assert_true(proto_trust_needs_log(f->t, f->clr, f->clr_len, iss, cti));
+	assert_string_equal(iss, "jp.meti");
 	/* signed after t0 (a back-dated forgery would need an iat < t0) */
 	late = make_clearance(f, f->issuer, "jp.meti", "JP-CESI:CONFIDENTIAL",
 	    "jp.op.sub", 11, T0 + 2000, 10, &ln);
