@@ -59,8 +59,9 @@ id_value(struct conf_yaml *y, const struct conf_yaml_item *it, char *dst,
 		    "'%.40s' is not a valid id (expected 1 to %d of a-z, 0-9, "
 		    "'.', '-', starting with a letter or digit)", s,
 		    PROTO_ID_MAX);
+	/* a valid id is at most PROTO_ID_MAX bytes, and cap holds that */
 	assert(strlen(s) < cap);
-	snprintf(dst, cap, "%s", s);
+	snprintf(dst, cap, "%.*s", PROTO_ID_MAX, s);
 	return 0;
 }
 

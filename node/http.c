@@ -179,7 +179,7 @@ static void srv_accept(struct http_server *s);
  * The invariants of a connection as seen from a libuv callback (not in the
  * middle of parsing); used inside assert().
  */
-static bool
+static bool __attribute__((unused))	/* in assert() only */
 conn_check(const struct http_conn *c)
 {
 	if (c->roff > c->rlen || c->rlen > sizeof(c->rbuf))

@@ -172,7 +172,7 @@ proto_policy_default(struct proto_policy *p)
 	p->require_operator_cert = false;
 }
 
-static bool
+static bool __attribute__((unused))	/* in assert() only */
 trust_check(const struct proto_trust *t)
 {
 	return t != NULL && t->nroots <= PROTO_TRUST_ROOTS_MAX &&

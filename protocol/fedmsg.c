@@ -512,7 +512,7 @@ proto_fetch_req_decode(const uint8_t *b, size_t len,
     uint8_t cti[PROTO_CTI_LEN], struct mrx_diag *diag)
 {
 	struct cry_cbor_rd rd;
-	uint8_t r[PROTO_CTI_LEN];
+	uint8_t r[PROTO_CTI_LEN] = { 0 };
 	int rc;
 
 	if (cti == NULL || (b == NULL && len > 0))
