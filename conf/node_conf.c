@@ -1600,7 +1600,7 @@ put_fed(FILE *f, const struct node_conf *c)
 	    "whether its\n"
 	    "  # feed is relayed to this node's subscribers, its rate limit "
 	    "(messages/s,\n"
-	    "  # burst; default 5000, 10000).\n"
+	    "  # burst; default 3000, 6000).\n"
 	    "  peers:", f);
 	fputs(fd->npeers == 0 ? " []\n" : "\n", f);
 	for (i = 0; i < fd->npeers && rc == 0; i++)

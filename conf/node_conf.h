@@ -60,8 +60,9 @@
 /* A peer's default rate limit: an issuer's feed carries one message per
  * status change, so the bound is set well above a busy issuer's rate
  * (about 1,000 changes/s measured) while still capping a flood. */
-#define CONF_PEER_RATE_DEFAULT 5000		/* messages/s */
-#define CONF_PEER_BURST_DEFAULT 10000
+#define CONF_PEER_RATE_DEFAULT 3000		/* messages/s */
+#define CONF_PEER_BURST_DEFAULT 6000
+#define CONF_PEER_REPLAY_IDS 8192		/* > burst (128 KB + 64 KB a peer) */
 /* What a peer may send unless its `may` says otherwise: its feed, and
  * catch-up and fetch requests (never personal data). */
 #define CONF_PEER_MAY_DEFAULT (PROTO_MSG_BIT(PROTO_MSG_FEED_RECORD) | \

@@ -680,6 +680,9 @@ fill_conf(const struct init_plan *p, const struct init_state *s,
 	c->api_port = p->port;
 	conf_path(c->token_path, s->tmp, "admin.token");
 	conf_path(c->signing_key, s->tmp, "keys/sign.key");
+	conf_path(c->fed.tls_ca, s->tmp, "tls/ca.pem");
+	conf_path(c->fed.tls_cert, s->tmp, "tls/node.pem");
+	conf_path(c->fed.tls_key, s->tmp, "tls/node.key");
 	if (p->role == ENG_ROLE_OPERATOR)
 		return 0;
 	c->nroots = 1;

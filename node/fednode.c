@@ -21,7 +21,8 @@
 #define FED_VIA_MAX 1024		/* issuers whose feed came via a peer */
 #define FED_WAIT_MAX 1024		/* HTTP exchanges waiting for peers */
 #define FED_SEND_MAX 65536		/* sends waiting for the commit */
-#define FED_CATCHUP_BYTES (4u * 1024u * 1024u) /* one catch-up response */
+/* records of one catch-up response: what one envelope body holds */
+#define FED_CATCHUP_BYTES (PROTO_ENV_BODY_MAX - 16u * 1024u)
 #define FED_PRESENT_TIMEOUT_MS 5000
 #define FED_LOOKUP_MAX 64
 #define FED_RELAYED_RING 1024		/* records relayed lately, by hash */
@@ -620,6 +621,13 @@ node_fed_on_catchup(struct node *n, const struct eng_catchup *c)
 	else if ((to = via_peer(fn, c->issuer)) != NULL &&
 	    ((p = conf_peer(n, to)) == NULL || p->requests[0] == '\0'))
 		to = NULL;
+	for (i = 0; to == NULL && i < n->conf.fed.npeers; i++) {
+		/* not learnt yet (at start): a peer whose feed this node
+		 * follows and that takes requests, a relay most likely */
+		p = &n->conf.fed.peers[i];
+		if (p->feed[0] != '\0' && p->requests[0] != '\0')
+			to = p->id;
+	}
 	if (to == NULL) {
 		log_msg(LOG_DEBUG, "feed", "no peer to catch %s up from",
 		    c->issuer);
@@ -736,10 +744,10 @@ serve_catchup(struct node *n, uint64_t token, const struct proto_envelope *env)
 		return;
 	}
 	memset(&bt, 0, sizeof(bt));
+	/* at most PROTO_BATCH_MAX records (the list counts) in one body */
 	bt.max = rq.max == 0 ? ENG_CATCHUP_DEFAULT : rq.max;
-	if (bt.max > ENG_CATCHUP_MAX)
-		bt.max = ENG_CATCHUP_MAX;
-	bt.max++;			/* room for the whole list */
+	if (bt.max > PROTO_BATCH_MAX)
+		bt.max = PROTO_BATCH_MAX;
 	bt.recs = calloc(bt.max, sizeof(*bt.recs));
 	bt.own = calloc(bt.max, sizeof(*bt.own));
 	if (bt.recs == NULL || bt.own == NULL) {
@@ -764,11 +772,12 @@ serve_catchup(struct node *n, uint64_t token, const struct proto_envelope *env)
 			from = lseq + 1;
 		}
 		node_event_init(&ev, ENG_EV_CATCHUP_REQUEST);
+		ev.type = bt.n < bt.max ? ENG_EV_CATCHUP_REQUEST : 0;
 		snprintf(ev.u.cu.uri, sizeof(ev.u.cu.uri), "%s", rq.uri);
 		ev.u.cu.from_seq = from;
-		ev.u.cu.max = (uint32_t)(bt.max - 1);
+		ev.u.cu.max = (uint32_t)(bt.max - bt.n);
 		eng_actions_reset(n->acts);
-		if (eng_handle(n->eng, &ev, n->acts) == 0)
+		if (ev.type != 0 && eng_handle(n->eng, &ev, n->acts) == 0)
 			for (i = 0; i < n->acts->n; i++)
 				if (n->acts->a[i].type == ENG_ACT_REPLY)
 					r = &n->acts->a[i].u.reply;
@@ -1327,6 +1336,9 @@ on_response(struct node *n, const struct fed_msg *m)
 		wait_done(w);
 		return;
 	}
+	if (env.type == PROTO_MSG_REFUSAL &&
+	    w->type == PROTO_MSG_LOOKUP_SURVEY)
+		return;		/* one respondent refused: others may answer */
 	if (env.type == PROTO_MSG_REFUSAL) {
 		if (proto_refusal_decode(env.body, env.body_len, &rf, NULL) !=
 		    0)
@@ -1344,9 +1356,9 @@ on_response(struct node *n, const struct fed_msg *m)
 		if (env.type == PROTO_MSG_CATCHUP_RESPONSE) {
 			before = held_seq(n, w->issuer, w->uri);
 			k = take_batch(n, &env);
-			/* a full batch that moved the feed on: more may wait */
-			if (k >= ENG_CATCHUP_MAX &&
-			    held_seq(n, w->issuer, w->uri) > before) {
+			/* a batch that moved the feed on: more may wait (an
+			 * empty answer ends it) */
+			if (k > 0 && held_seq(n, w->issuer, w->uri) > before) {
 				struct fed_wait done = *w;
 
 				wait_done(w);
@@ -2197,6 +2209,9 @@ node_fed_start(struct node *n)
 	proto_peer_table_config_default(&tc);
 	tc.rate.per_s = CONF_PEER_RATE_DEFAULT;
 	tc.rate.burst = CONF_PEER_BURST_DEFAULT;
+	/* ids remembered: above the burst, so a burst is not refused as
+	 * replay-floor (envelope.h) */
+	tc.replay.ids_max = CONF_PEER_REPLAY_IDS;
 	tc.peers_max = (uint32_t)(fc->npeers > 0 ? fc->npeers : 1);
 	tc.replay.skew_s = n->conf.clock_skew_s;
 	mrx_diag_clear(&d);

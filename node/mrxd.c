@@ -428,7 +428,14 @@ apply_one(struct node *n, const struct eng_action *a)
 		break;
 	case ENG_ACT_ALERT:
 		rc = store_put_alert(n->store, &a->u.alert, &id, &d);
-		if (rc == 0) {
+		if (rc == 0 && a->u.alert.kind == ENG_ALERT_EQUIVOCATION) {
+			n->alert_last = id;
+			n->alerts_in_txn = true;
+			log_msg(LOG_ERROR, "alert", "feed %s of %s equivocated at "
+			    "seq %llu: its entries decide indeterminate",
+			    a->u.alert.uri, a->u.alert.issuer,
+			    (unsigned long long)a->u.alert.seq);
+		} else if (rc == 0) {
 			n->alert_last = id;
 			n->alerts_in_txn = true;
 			log_msg(LOG_WARN, "alert", "watched record %02x%02x%02x"
@@ -751,5 +758,13 @@ main(int argc, char **argv)
 		rc = node.exit_code;
 	}
 	finish(&node);
+	/*
+	 * Join libuv's thread pool now, while OpenSSL is still set up: a
+	 * worker's OpenSSL thread state (verify_work) is freed when the thread
+	 * exits, which libuv's own exit-time destructor would otherwise do
+	 * after OPENSSL_cleanup() had run, losing it (valgrind: definitely
+	 * lost, ERR_set_mark under cry_verify).
+	 */
+	uv_library_shutdown();
 	return rc;
 }
