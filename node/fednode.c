@@ -930,8 +930,19 @@ take_batch(struct node *n, const struct proto_envelope *env)
 
 /* ---- present, fetch, confirm, look-up: the answering side ---- */
 
+/* A presentation waiting for what issuers' logs say. */
+struct present_job {
+	struct node *n;
+	uint64_t token;
+	char from[PROTO_ID_MAX + 1];
+	uint8_t *body;
+	size_t len;
+};
+
 static void
-serve_present(struct node *n, uint64_t token, const struct proto_envelope *env)
+present_decide(struct node *n, uint64_t token, const char *from,
+    const uint8_t *body, size_t body_len, enum proto_log_check rec_log,
+    enum proto_log_check op_log)
 {
 	struct proto_present pr;
 	struct proto_present_resp rs;
@@ -941,9 +952,9 @@ serve_present(struct node *n, uint64_t token, const struct proto_envelope *env)
 	uint8_t *out;
 	size_t i, jl, len, cap;
 
-	if (proto_present_decode(env->body, env->body_len, &pr, NULL) != 0) {
+	if (proto_present_decode(body, body_len, &pr, NULL) != 0) {
 		n->fedn->body_malformed++;
-		refuse(n, token, env->from, "malformed", "not a presentation");
+		refuse(n, token, from, "malformed", "not a presentation");
 		return;
 	}
 	node_event_init(&ev, ENG_EV_VERIFY);
@@ -953,6 +964,8 @@ serve_present(struct node *n, uint64_t token, const struct proto_envelope *env)
 	ev.u.vf.operator_record_len = pr.operator_record.n;
 	snprintf(ev.u.vf.access, sizeof(ev.u.vf.access), "%s", pr.access);
 	snprintf(ev.u.vf.scope, sizeof(ev.u.vf.scope), "%s", pr.scope);
+	ev.u.vf.issuer_log = rec_log;
+	ev.u.vf.operator_issuer_log = op_log;
 	eng_actions_reset(n->acts);
 	if (eng_handle(n->eng, &ev, n->acts) != 0) {
 		fed_reply(n->fedn->fed, token, NULL, 0);
@@ -966,7 +979,7 @@ serve_present(struct node *n, uint64_t token, const struct proto_envelope *env)
 		return;
 	}
 	if (r->status != ENG_OK || r->decision == NULL) {
-		refuse(n, token, env->from, r->err_code[0] != '\0' ?
+		refuse(n, token, from, r->err_code[0] != '\0' ?
 		    r->err_code : "bad-request", r->err_message);
 		return;
 	}
@@ -982,7 +995,7 @@ serve_present(struct node *n, uint64_t token, const struct proto_envelope *env)
 		fed_reply(n->fedn->fed, token, NULL, 0);
 		return;
 	}
-	log_msg(LOG_INFO, "present", "from %s: %s for %s", env->from,
+	log_msg(LOG_INFO, "present", "from %s: %s for %s", from,
 	    proto_verdict_name(r->decision->verdict), pr.access);
 	rs.verdict = (uint8_t)r->decision->verdict;
 	rs.json.p = (const uint8_t *)json;
@@ -990,12 +1003,62 @@ serve_present(struct node *n, uint64_t token, const struct proto_envelope *env)
 	cap = jl + 32;
 	out = malloc(cap);
 	if (out != NULL && proto_present_resp_encode(&rs, out, cap, &len) == 0)
-		answer(n, token, env->from, PROTO_MSG_PRESENT_RESPONSE, out,
+		answer(n, token, from, PROTO_MSG_PRESENT_RESPONSE, out,
 		    len);
 	else
 		fed_reply(n->fedn->fed, token, NULL, 0);
 	free(out);
 	free(json);
+}
+
+static void
+present_logs_done(void *arg, enum proto_log_check rec_log,
+    enum proto_log_check op_log)
+{
+	struct present_job *j = arg;
+
+	if (!j->n->stopping)
+		present_decide(j->n, j->token, j->from, j->body, j->len,
+		    rec_log, op_log);
+	else
+		fed_reply(j->n->fedn->fed, j->token, NULL, 0);
+	free(j->body);
+	free(j);
+}
+
+/* A presentation: its records' issuers' logs asked first when a key
+ * was since declared compromised (node_fed_check_logs), then decided. */
+static void
+serve_present(struct node *n, uint64_t token, const struct proto_envelope *env)
+{
+	struct proto_present pr;
+	struct present_job *j;
+
+	if (proto_present_decode(env->body, env->body_len, &pr, NULL) != 0) {
+		n->fedn->body_malformed++;
+		refuse(n, token, env->from, "malformed", "not a presentation");
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (j == NULL || (j->body = malloc(env->body_len)) == NULL) {
+		free(j);
+		fed_reply(n->fedn->fed, token, NULL, 0);
+		return;
+	}
+	j->n = n;
+	j->token = token;
+	snprintf(j->from, sizeof(j->from), "%s", env->from);
+	memcpy(j->body, env->body, env->body_len);
+	j->len = env->body_len;
+	/* re-decoded from the copy: the views must outlive the wait */
+	if (proto_present_decode(j->body, j->len, &pr, NULL) == 0 &&
+	    node_fed_check_logs(n, pr.record.p, pr.record.n,
+	    pr.operator_record.p, pr.operator_record.n, present_logs_done, j))
+		return;
+	present_decide(n, token, j->from, j->body, j->len,
+	    PROTO_LOG_UNCHECKED, PROTO_LOG_UNCHECKED);
+	free(j->body);
+	free(j);
 }
 
 static void
@@ -2164,6 +2227,18 @@ restore_feed(void *ctx, const char *issuer, const char *uri,
 	return 0;
 }
 
+/* A feed that equivocated stays distrusted across restarts. */
+static int
+restore_evidence(void *ctx, const char *issuer, const char *uri,
+    uint64_t seq)
+{
+	void **c = ctx;
+
+	(void)seq;
+	(void)proto_trust_mark_equivocation(eng_trust(c[1]), issuer, uri);
+	return 0;
+}
+
 int
 node_fed_restore(struct node *n, struct engine *e)
 {
@@ -2178,6 +2253,8 @@ node_fed_restore(struct node *n, struct engine *e)
 	rc = store_load_trust(n->store, restore_trust, ctx, &d);
 	if (rc == 0)
 		rc = store_load_feeds(n->store, restore_feed, ctx, &d);
+	if (rc == 0)
+		rc = store_load_evidence(n->store, restore_evidence, ctx, &d);
 	free(acts);
 	return rc;
 }

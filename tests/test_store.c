@@ -2223,10 +2223,29 @@ make_evidence(uint32_t i, struct eng_evidence *ev, uint8_t *held,
 	ev->got_len = blob_len(400 + i);
 }
 
+struct ev_walk {
+	int n;
+	char uri[PROTO_URI_MAX + 1];
+	uint64_t seq;
+};
+
+static int
+on_evidence(void *ctx, const char *issuer, const char *uri, uint64_t seq)
+{
+	struct ev_walk *w = ctx;
+
+	assert_true(issuer[0] != '\0');
+	w->n++;
+	snprintf(w->uri, sizeof(w->uri), "%s", uri);
+	w->seq = seq;
+	return 0;
+}
+
 static void
 test_evidence(void **state)
 {
 	struct fx *f = *state;
+	struct ev_walk ew;
 	uint8_t held[400], got[400];
 	struct eng_evidence ev;
 	struct mrx_diag d;
@@ -2244,6 +2263,13 @@ test_evidence(void **state)
 	assert_int_equal(store_put_evidence(f->s, &ev, 1735689602, NULL), 0);
 	assert_int_equal(store_count_evidence(f->s, &n, NULL), 0);
 	assert_int_equal(n, 2);
+	/* read back at start-up: one call per row, in order */
+	memset(&ew, 0, sizeof(ew));
+	assert_int_equal(store_load_evidence(f->s, on_evidence, &ew, NULL), 0);
+	assert_int_equal(ew.n, 2);
+	make_evidence(2, &ev, NULL, got);
+	assert_string_equal(ew.uri, ev.uri);
+	assert_true(ew.seq == ev.seq);
 	/* arguments */
 	mrx_diag_clear(&d);
 	assert_einval(store_put_evidence(f->s, NULL, 0, &d), &d,

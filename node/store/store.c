@@ -145,6 +145,7 @@ enum stmt_id {
 	ST_TRUST_LOAD,
 	ST_EVIDENCE_PUT,
 	ST_EVIDENCE_COUNT,
+	ST_EVIDENCE_EACH,
 	ST_BLIND_PUT,
 	ST_BLIND_FIND,
 	ST_COUNT
@@ -231,6 +232,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "held_hash, got_hash, held, got) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
 	    "?7, ?8) ON CONFLICT DO NOTHING",
 	[ST_EVIDENCE_COUNT] = "SELECT count(*) FROM evidence",
+	[ST_EVIDENCE_EACH] = "SELECT issuer, uri, seq FROM evidence ORDER BY id",
 	[ST_BLIND_PUT] = "INSERT INTO blind (agreement, key, cti) VALUES "
 	    "(?1, ?2, ?3) ON CONFLICT (agreement, key) DO UPDATE SET "
 	    "cti = excluded.cti",
@@ -2939,6 +2941,36 @@ store_count_evidence(struct store *s, uint64_t *n, struct mrx_diag *diag)
 	*n = (uint64_t)sqlite3_column_int64(s->st[ST_EVIDENCE_COUNT], 0);
 	sqlite3_reset(s->st[ST_EVIDENCE_COUNT]);
 	return 0;
+}
+
+int
+store_load_evidence(struct store *s, store_evidence_fn fn, void *ctx,
+    struct mrx_diag *diag)
+{
+	const char *op = "store_load_evidence";
+	sqlite3_stmt *st = s->st[ST_EVIDENCE_EACH];
+	char issuer[PROTO_ID_MAX + 1], uri[PROTO_URI_MAX + 1];
+	int64_t seq;
+	int rc, ret = 0;
+
+	assert(s != NULL && fn != NULL);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!col_text(st, 0, issuer, sizeof(issuer)) ||
+		    !col_text(st, 1, uri, sizeof(uri)) ||
+		    !col_int(st, 2, 0, INT64_MAX, &seq)) {
+			ret = store_bad_row(s, op, "an evidence row", diag);
+			break;
+		}
+		ret = fn(ctx, issuer, uri, (uint64_t)seq);
+		if (ret != 0) {
+			ret = walk_stopped(op, ret, diag);
+			break;
+		}
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_fail(s, rc, op, diag);
+	sqlite3_reset(st);
+	return ret;
 }
 
 /* Blinded keys */

@@ -209,6 +209,11 @@ int store_load_trust(struct store *s, store_trust_fn fn, void *ctx,
  */
 int store_put_evidence(struct store *s, const struct eng_evidence *ev,
     int64_t time, struct mrx_diag *diag);
+/* Start-up: the feed of every evidence row, in the order kept. */
+typedef int (*store_evidence_fn)(void *ctx, const char *issuer,
+    const char *uri, uint64_t seq);
+int store_load_evidence(struct store *s, store_evidence_fn fn, void *ctx,
+    struct mrx_diag *diag);
 /* Number of evidence rows. */
 int store_count_evidence(struct store *s, uint64_t *n, struct mrx_diag *diag);
 
