@@ -315,3 +315,68 @@ def federation_info(node):
         return r.json
     finally:
         c.close()
+
+
+# ---- appended for test_federation.py ----
+
+def present(node, peer, record, access, operator_record=None, scope=None):
+    """POST /v1/present at node: asks peer to decide; the Response."""
+    c = node.client()
+    try:
+        body = {"peer": peer, "record": record, "access": access}
+        if operator_record:
+            body["operator_record"] = operator_record
+        if scope:
+            body["scope"] = scope
+        return c.post("/v1/present", body)
+    finally:
+        c.close()
+
+
+def trust(node, record):
+    """POST /v1/trust at node (record: base64url); the Response."""
+    c = node.client()
+    try:
+        return c.post("/v1/trust", {"record": record})
+    finally:
+        c.close()
+
+
+def alerts(node, since=0, wait=None):
+    """GET /v1/alerts: {"alerts": [...], "last": N}."""
+    c = node.client(timeout=nodelib.HTTP_TIMEOUT_S + (wait or 0))
+    try:
+        path = "/v1/alerts?since=%d" % since
+        if wait:
+            path += "&wait=%d" % wait
+        r = c.get(path)
+        if r.status != 200:
+            raise Fail("alerts at %s: %d %s" % (node.id, r.status, r.body))
+        return r.json
+    finally:
+        c.close()
+
+
+def metrics(node):
+    """/metrics of node as {name or name{labels}: float}."""
+    c = node.client()
+    try:
+        return nodelib.metrics(c)
+    finally:
+        c.close()
+
+
+def op_status(node, rid, status, reason=None):
+    """POST /v1/operators/{id}/status at an issuer."""
+    c = node.client()
+    try:
+        body = {"status": status}
+        if reason:
+            body["reason"] = reason
+        r = c.post("/v1/operators/%s/status" % rid, body)
+        if r.status != 200:
+            raise Fail("operator status at %s: %d %s" % (node.id, r.status,
+                                                         r.body))
+        return r.json
+    finally:
+        c.close()
