@@ -213,6 +213,8 @@ ffeed_trim(struct sim_ffeed *f, uint64_t seq)
 {
 	size_t k = ffeed_slot(f, seq + 1), i;
 
+	if (k == 0)
+		return;		/* nothing superseded (deltas may be NULL) */
 	for (i = 0; i < k; i++)
 		free(f->deltas[i].p);
 	memmove(f->deltas, f->deltas + k, (f->ndeltas - k) *
