@@ -15,7 +15,8 @@
  * own messages are collected into a silent diag, never printed: a syntax
  * error comes back as ours, with libfyaml's line and column. NUL bytes are
  * refused before parsing, since they would cut the text short without
- * libfyaml noticing.
+ * libfyaml noticing; so are bytes that are not UTF-8, since libfyaml 0.7
+ * loops forever on some of them (a directive such as "%\xff").
  *
  * Lines: libfyaml 0.7 gives marks only for tokens, so a node's line is the
  * line of its first scalar, found by descending to it.
@@ -472,6 +473,47 @@ check_nul(struct conf_yaml *y, const char *text, size_t len)
 	    "NUL byte (expected YAML text)");
 }
 
+/*
+ * Bytes that are not UTF-8 (RFC 3629: no overlong form, surrogate or code
+ * point above U+10FFFF) are an error at their line.
+ */
+static int
+check_utf8(struct conf_yaml *y, const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0, k, n;
+	unsigned long cp, min;
+	int line = 1;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			line += s[i++] == '\n';
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf)
+			n = 1, cp = s[i] & 0x1fu, min = 0x80;
+		else if ((s[i] & 0xf0) == 0xe0)
+			n = 2, cp = s[i] & 0x0fu, min = 0x800;
+		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
+			n = 3, cp = s[i] & 0x07u, min = 0x10000;
+		else
+			break;
+		if (len - i - 1 < n)
+			break;
+		for (k = 1; k <= n && (s[i + k] & 0xc0) == 0x80; k++)
+			cp = cp << 6 | (s[i + k] & 0x3fu);
+		if (k <= n || cp < min || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			break;
+		i += n + 1;
+	}
+	if (i == len)
+		return 0;
+	return conf_yaml_err(y, MRX_EMALFORMED, line, "", "the file holds "
+	    "byte 0x%02x, which is not UTF-8 here (expected YAML text in "
+	    "UTF-8)", s[i]);
+}
+
 /* A parser whose messages are collected in `fd`, never printed. */
 static struct fy_parser *
 parser_new(struct fy_diag **fd)
@@ -513,6 +555,8 @@ conf_yaml_parse(struct conf_yaml *y, const char *text, size_t len,
 	int rc;
 
 	rc = check_nul(y, text, len);
+	if (rc == 0)
+		rc = check_utf8(y, text, len);
 	if (rc != 0)
 		return rc;
 	fyp = parser_new(&fd);

@@ -93,10 +93,11 @@ int conf_yaml_read(const char *path, size_t bytes_max, const char *what,
  * Parses `text` (`len` bytes, not NUL-terminated; NULL when `len` is 0) as
  * exactly one YAML document and walks its root, a mapping or nothing,
  * against `keys` (`n` entries, at most CONF_YAML_KEYS_MAX): see
- * conf_yaml_walk(). A NUL byte, a syntax error (with libfyaml's line and
- * column) or a second document is an error; libfyaml's own messages are
- * never printed. Returns 0, the first handler's error, MRX_EMALFORMED
- * (NUL byte, syntax), MRX_EINVAL (a second document) or MRX_ENOMEM.
+ * conf_yaml_walk(). A NUL byte, bytes that are not UTF-8, a syntax error
+ * (with libfyaml's line and column) or a second document is an error;
+ * libfyaml's own messages are never printed. Returns 0, the first
+ * handler's error, MRX_EMALFORMED (NUL byte, not UTF-8, syntax),
+ * MRX_EINVAL (a second document) or MRX_ENOMEM.
  * Nothing of the document outlives the call: handlers copy what they keep.
  */
 int conf_yaml_parse(struct conf_yaml *y, const char *text, size_t len,

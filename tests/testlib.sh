@@ -8,6 +8,17 @@ UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=199"
 export ASAN_OPTIONS UBSAN_OPTIONS
 fails=0 checks=0
 
+# MRX_WRAP (./run valgrind): a command line every mrx runs under, e.g.
+# "valgrind --error-exitcode=99 -q". $MRX becomes a script beside the work
+# directory's files (in .mrx-wrap/) that execs it; valgrind's own exit
+# status 99 for an error or a leak is then a failure like any other.
+if [ -n "${MRX_WRAP:-}" ]; then
+	mkdir -p .mrx-wrap || exit 2
+	printf '#!/bin/sh\nexec %s %s "$@"\n' "$MRX_WRAP" "'$MRX'" >.mrx-wrap/mrx
+	chmod +x .mrx-wrap/mrx || exit 2
+	MRX=$(pwd)/.mrx-wrap/mrx
+fi
+
 # expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, checks its exit code
 expect() {
 	want=$1 what=$2
