@@ -1482,7 +1482,9 @@ proto_trust_signer(const struct proto_trust *t, const uint8_t *bytes,
 	const char *why;
 
 	assert(trust_check(t));
-	if (bytes == NULL || proto_record_decode(bytes, len, &rec, NULL) != 0) {
+	if (bytes == NULL)
+		return NULL;
+	if (proto_record_decode(bytes, len, &rec, NULL) != 0) {
 		proto_record_fini(&rec);
 		return NULL;
 	}

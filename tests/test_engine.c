@@ -920,13 +920,18 @@ static void
 put_list(struct sink *s, const struct eng_persist_list *l)
 {
 	const struct proto_status_list *sl = l->sl;
+	size_t i;
 
 	put(s, &sl->c, sizeof(sl->c));
 	put(s, &sl->seq, sizeof(sl->seq));
 	put(s, &sl->size, sizeof(sl->size));
 	put(s, sl->head, sizeof(sl->head));
 	put(s, sl->bits, sl->size / 4);
-	put(s, sl->reasons, sl->nreasons * sizeof(*sl->reasons));
+	/* field by field: the entries' padding bytes are never written */
+	for (i = 0; i < sl->nreasons; i++) {
+		put(s, &sl->reasons[i].idx, sizeof(sl->reasons[i].idx));
+		put(s, &sl->reasons[i].reason, sizeof(sl->reasons[i].reason));
+	}
 	put(s, l->alloc, sl->size / 8);
 	if (l->delta != NULL)
 		put(s, l->delta, l->delta_len);

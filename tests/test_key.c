@@ -555,7 +555,7 @@ static void
 test_es256_der_edges(void **state)
 {
 	struct cry_key *k;
-	uint8_t msg[8], sig[CRY_SIG_LEN], der[CRY_SIG_LEN];
+	uint8_t msg[8] = { 0 }, sig[CRY_SIG_LEN], der[CRY_SIG_LEN];
 	int seen_r = 0, seen_s = 0, seen_hi = 0, i;
 
 	(void)state;
