@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
@@ -161,11 +162,14 @@ on_wake(uv_async_t *h)
 
 /* ---- TLS ---- */
 
+/* Reads a PEM file; a private one (`secret`) that group or others may
+ * read is refused, as the signing key is. */
 static int
 read_pem(const char *path, char **out, struct mrx_diag *diag,
-    const char *key)
+    const char *key, bool secret)
 {
 	FILE *fp = fopen(path, "rb");
+	struct stat st;
 	char *b;
 	size_t n;
 
@@ -173,6 +177,13 @@ read_pem(const char *path, char **out, struct mrx_diag *diag,
 		return mrx_diag_set(diag, MRX_EIO, MRX_DIAG_NO_OFFSET, key,
 		    "%s: %s (make one with mrx init or mrx cert)", path,
 		    strerror(errno));
+	if (secret && (fstat(fileno(fp), &st) != 0 ||
+	    (st.st_mode & 077) != 0)) {
+		fclose(fp);
+		return mrx_diag_set(diag, MRX_EPERM, MRX_DIAG_NO_OFFSET, key,
+		    "%s: a private key that group or others may read (mode "
+		    "%03o); chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+	}
 	b = malloc(FED_PEM_MAX + 1);
 	if (b == NULL) {
 		fclose(fp);
@@ -661,10 +672,10 @@ start_sockets(struct fed *f, const struct node_conf *c,
 	if (any_tls(c)) {
 		snprintf(f->ca_path, sizeof(f->ca_path), "%s", fd->tls_ca);
 		rc = read_pem(fd->tls_cert, &f->cert_pem, diag,
-		    "federation.tls.cert");
+		    "federation.tls.cert", false);
 		if (rc == 0)
 			rc = read_pem(fd->tls_key, &f->key_pem, diag,
-			    "federation.tls.key");
+			    "federation.tls.key", true);
 		if (rc == 0)
 			rc = tls_config(f, true, NULL, &f->tls_server, diag);
 		if (rc != 0)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -1776,11 +1777,20 @@ blind_key(const struct conf_blind *cb, uint8_t *key, size_t *len)
 {
 	char hex[2 * PROTO_BLIND_KEY_MAX + 8];
 	FILE *f = fopen(cb->key_path, "r");
+	struct stat st;
 	size_t n, i;
 	unsigned v;
 
 	if (f == NULL)
 		return MRX_EIO;
+	/* a shared secret: refused if group or others may read it */
+	if (fstat(fileno(f), &st) != 0 || (st.st_mode & 077) != 0) {
+		fclose(f);
+		log_msg(LOG_ERROR, "confirm", "blinding key %s is readable by "
+		    "group or others (mode %03o); chmod 600 it", cb->key_path,
+		    (unsigned)(st.st_mode & 0777));
+		return MRX_EPERM;
+	}
 	n = fread(hex, 1, sizeof(hex) - 1, f);
 	fclose(f);
 	while (n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == ' '))

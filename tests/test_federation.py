@@ -1390,6 +1390,30 @@ def relay_cycle():
         n.stop()
 
 
+def key_modes():
+    print("--- private key files that group or others may read")
+    fed = F.Federation()
+    atexit.register(shutil.rmtree, fed.tmp, True)
+    n = fed.root("jp.cao", "JP")
+    fed.trust_all()
+    fed.write_all()
+    key = os.path.join(n.data, "tls", "node.key")
+    os.chmod(key, 0o644)
+    try:
+        n.start()
+        started = True
+    except L.Fail:
+        started = False
+    check(not started, "mrxd refuses to start with tls/node.key mode 0644")
+    check("chmod 600 it" in n.log_text() and "node.key" in n.log_text(),
+          "the log names the key file and the fix", n.log_tail(5))
+    os.chmod(key, 0o600)
+    n.start()
+    ok("and starts once it is 0600")
+    n.stop()
+    n.cleanup()
+
+
 def main():
     t_start = time.monotonic()
     w = build()
@@ -1405,6 +1429,7 @@ def main():
     scenario_7(w)
     scenario_6(w)               # last: it rotates jp.meti's key
     relay_cycle()
+    key_modes()
     print("--- summary")
     for what, secs in MEASURED:
         print("  %-70s %7.0f ms" % (what, secs * 1000))
