@@ -2173,6 +2173,8 @@ size_t
 node_fed_metrics(struct node *n, char *b, size_t cap)
 {
 	struct node_fed *fn = n->fedn;
+	struct eng_stats es;
+	struct fed_stats fs;
 	size_t off = 0;
 	int i, w;
 
@@ -2196,13 +2198,64 @@ node_fed_metrics(struct node *n, char *b, size_t cap)
 		PUT("mrx_peer_messages_total{type=\"%s\"} %llu\n",
 		    proto_msg_type_name((enum proto_msg_type)i),
 		    (unsigned long long)fn->in_by_type[i]);
-	PUT("# TYPE mrx_feed_records_total counter\n"
+	PUT("# HELP mrx_feed_records_total Records from peers' feeds and "
+	    "catch-ups: taken by the engine or trust store, dropped, relayed "
+	    "on.\n# TYPE mrx_feed_records_total counter\n"
 	    "mrx_feed_records_total{outcome=\"taken\"} %llu\n"
 	    "mrx_feed_records_total{outcome=\"dropped\"} %llu\n"
 	    "mrx_feed_records_total{outcome=\"relayed\"} %llu\n",
 	    (unsigned long long)fn->feed_taken,
 	    (unsigned long long)fn->feed_dropped,
 	    (unsigned long long)fn->relayed);
+	eng_stats_get(n->eng, &es);
+	PUT("# HELP mrx_feed_refused_total Feed records the engine refused, "
+	    "by reason.\n# TYPE mrx_feed_refused_total counter\n");
+	for (i = 0; i < ENG_FEED_WHY_COUNT; i++)
+		PUT("mrx_feed_refused_total{reason=\"%s\"} %llu\n",
+		    eng_feed_why_name((enum eng_feed_why)i),
+		    (unsigned long long)es.feed_refused[i]);
+	PUT("# HELP mrx_feed_equivocations_total Feeds found equivocating "
+	    "(distrusted).\n# TYPE mrx_feed_equivocations_total counter\n"
+	    "mrx_feed_equivocations_total %llu\n"
+	    "# HELP mrx_feeds_followed Foreign status lists held.\n"
+	    "# TYPE mrx_feeds_followed gauge\nmrx_feeds_followed %zu\n"
+	    "# HELP mrx_catchups_total Catch-up requests sent and served.\n"
+	    "# TYPE mrx_catchups_total counter\n"
+	    "mrx_catchups_total{side=\"sent\"} %llu\n"
+	    "mrx_catchups_total{side=\"served\"} %llu\n"
+	    "# HELP mrx_trust_records_added_total Delegations, key "
+	    "revocations and agreements learned at run time.\n"
+	    "# TYPE mrx_trust_records_added_total counter\n"
+	    "mrx_trust_records_added_total %llu\n"
+	    "# HELP mrx_peer_bodies_malformed_total Admitted messages whose "
+	    "body did not decode.\n# TYPE mrx_peer_bodies_malformed_total "
+	    "counter\nmrx_peer_bodies_malformed_total %llu\n",
+	    (unsigned long long)es.feed_equivocations, es.feeds,
+	    (unsigned long long)fn->catchups_sent,
+	    (unsigned long long)fn->catchups_served,
+	    (unsigned long long)fn->trust_added,
+	    (unsigned long long)fn->body_malformed);
+	if (fn->fed != NULL) {
+		fed_stats_get(fn->fed, &fs);
+		PUT("# HELP mrx_nng_inbox_dropped_total Messages dropped "
+		    "because the loop fell behind.\n"
+		    "# TYPE mrx_nng_inbox_dropped_total counter\n"
+		    "mrx_nng_inbox_dropped_total %llu\n"
+		    "# HELP mrx_nng_recv_errors_total nng receive errors.\n"
+		    "# TYPE mrx_nng_recv_errors_total counter\n"
+		    "mrx_nng_recv_errors_total %llu\n"
+		    "# HELP mrx_peer_request_failures_total Requests to peers "
+		    "that got no answer (timeout, unreachable).\n"
+		    "# TYPE mrx_peer_request_failures_total counter\n"
+		    "mrx_peer_request_failures_total %llu\n"
+		    "# HELP mrx_feed_published_total Messages put on this "
+		    "node's feed.\n# TYPE mrx_feed_published_total counter\n"
+		    "mrx_feed_published_total %llu\n",
+		    (unsigned long long)fs.inbox_dropped,
+		    (unsigned long long)fs.recv_errors,
+		    (unsigned long long)fs.request_failures,
+		    (unsigned long long)fs.published);
+	}
 #undef PUT
 	return off;
 }
