@@ -21,6 +21,7 @@
  * reported as MRX_E* codes with a diag, never through OpenSSL's queue).
  */
 #include "x509.h"
+#include "file.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -159,79 +160,8 @@ file_read(const char *path, size_t max, char **buf, size_t *len,
 	return 0;
 }
 
-static int
-write_fd(int fd, const char *p, size_t n)
-{
-	ssize_t w;
 
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
-/* fsync()s the directory holding `path`, so that the new entry lasts. */
-static void
-sync_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd;
-
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	(void)fsync(fd);
-	close(fd);
-}
-
-/* Creates `path` (never overwriting) with `mode` and writes `n` bytes. */
-static int
-write_new_file(const char *path, mode_t mode, const char *p, size_t n,
-    struct mrx_diag *diag)
-{
-	int fd, e;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    mode);
-	if (fd < 0) {
-		e = errno;
-		if (e == EEXIST)
-			return mrx_diag_set(diag, MRX_EEXIST, NO_OFF, path,
-			    "%s already exists; refusing to overwrite it",
-			    path);
-		return mrx_diag_set(diag, e == ENOENT ? MRX_ENOENT : MRX_EIO,
-		    NO_OFF, path, "cannot create %s: %s", path, strerror(e));
-	}
-	if (fchmod(fd, mode) != 0 || write_fd(fd, p, n) != 0 ||
-	    fsync(fd) != 0) {
-		e = errno;
-		close(fd);
-		unlink(path);
-		return mrx_diag_set(diag, MRX_EIO, NO_OFF, path,
-		    "cannot write %s: %s", path, strerror(e));
-	}
-	if (close(fd) != 0) {
-		e = errno;
-		unlink(path);
-		return mrx_diag_set(diag, MRX_EIO, NO_OFF, path,
-		    "cannot write %s: %s", path, strerror(e));
-	}
-	sync_parent(path);
-	return 0;
-}
 
 /* MRX_EEXIST if `path` names anything, even a dangling link. */
 static int
@@ -254,7 +184,7 @@ write_bio(BIO *bio, const char *path, mode_t mode, struct mrx_diag *diag)
 
 	if (n <= 0 || p == NULL)
 		return ossl_fail(MRX_ECRYPTO);
-	return write_new_file(path, mode, p, (size_t)n, diag);
+	return cry_file_create(path, mode, p, (size_t)n, diag);
 }
 
 static int

@@ -37,6 +37,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "file.h"
 #include "level.h"
 #include "node_conf.h"
 #include "ptime.h"
@@ -591,30 +592,14 @@ make_delegation(const struct init_plan *p, struct init_state *s)
 	    "trust/delegation.cose"), false);
 }
 
-static int
-write_all_fd(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* INIT_TOKEN_LEN random bytes as lowercase hex and a newline, 0600. */
 static int
 make_token(struct init_state *s)
 {
 	uint8_t rnd[INIT_TOKEN_LEN];
 	char hex[2 * INIT_TOKEN_LEN + 2], b[INIT_PATH_MAX];
-	int fd, rc;
+	struct mrx_diag d;
+	int rc;
 
 	rc = cry_random(rnd, sizeof(rnd));
 	if (rc != 0) {
@@ -625,14 +610,11 @@ make_token(struct init_state *s)
 	cli_hex(rnd, sizeof(rnd), hex);
 	memset(rnd, 0, sizeof(rnd));
 	strcat(hex, "\n");
-	fd = open(in_dir(b, s->tmp, "admin.token"),
-	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	rc = fd < 0 || write_all_fd(fd, hex, strlen(hex)) != 0 ||
-	    fsync(fd) != 0 ? CLI_USAGE : 0;
+	mrx_diag_clear(&d);
+	rc = cry_file_create(in_dir(b, s->tmp, "admin.token"), 0600, hex,
+	    strlen(hex), &d) != 0 ? CLI_USAGE : 0;
 	if (rc != 0)
-		cli_err("cannot write %s: %s", b, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+		cli_err("%s", d.msg);
 	memset(hex, 0, sizeof(hex));
 	return rc;
 }
