@@ -896,83 +896,6 @@ test_enospc(void **state)
 	eng_free(twin);
 }
 
-/* A growable byte string, to digest actions canonically. */
-struct sink {
-	uint8_t *p;
-	size_t n, cap;
-};
-
-static void
-put(struct sink *s, const void *p, size_t n)
-{
-	if (n == 0)
-		return; /* memcpy from NULL is undefined even for 0 bytes */
-	if (s->n + n > s->cap) {
-		s->cap = 2 * (s->n + n);
-		s->p = realloc(s->p, s->cap);
-		assert_non_null(s->p);
-	}
-	memcpy(s->p + s->n, p, n);
-	s->n += n;
-}
-
-static void
-put_list(struct sink *s, const struct eng_persist_list *l)
-{
-	const struct proto_status_list *sl = l->sl;
-	size_t i;
-
-	put(s, &sl->c, sizeof(sl->c));
-	put(s, &sl->seq, sizeof(sl->seq));
-	put(s, &sl->size, sizeof(sl->size));
-	put(s, sl->head, sizeof(sl->head));
-	put(s, sl->bits, sl->size / 4);
-	/* field by field: the entries' padding bytes are never written */
-	for (i = 0; i < sl->nreasons; i++) {
-		put(s, &sl->reasons[i].idx, sizeof(sl->reasons[i].idx));
-		put(s, &sl->reasons[i].reason, sizeof(sl->reasons[i].reason));
-	}
-	put(s, l->alloc, sl->size / 8);
-	if (l->delta != NULL)
-		put(s, l->delta, l->delta_len);
-}
-
-/* Every action's fields and the bytes it points at, pointers left out. */
-static void
-digest_actions(const struct eng_actions *acts, struct sink *s)
-{
-	struct eng_action c;
-	size_t i;
-
-	for (i = 0; i < acts->n; i++) {
-		memcpy(&c, &acts->a[i], sizeof(c));
-		switch (c.type) {
-		case ENG_ACT_REPLY:
-			if (c.u.reply.record != NULL)
-				put(s, c.u.reply.record, c.u.reply.record_len);
-			if (c.u.reply.decision != NULL)
-				put(s, c.u.reply.decision,
-				    sizeof(*c.u.reply.decision));
-			c.u.reply.record = NULL;
-			c.u.reply.decision = NULL;
-			break;
-		case ENG_ACT_PERSIST_RECORD:
-			put(s, c.u.rec.bytes, c.u.rec.len);
-			c.u.rec.bytes = NULL;
-			break;
-		case ENG_ACT_PERSIST_LIST:
-			put_list(s, &c.u.list);
-			c.u.list.sl = NULL;
-			c.u.list.alloc = NULL;
-			c.u.list.delta = NULL;
-			break;
-		default:
-			break;
-		}
-		put(s, &c, sizeof(c));
-	}
-}
-
 /* A scripted run: issuances, verifications, changes; returns a digest. */
 static void
 script(struct fx *f, uint32_t base, uint8_t out[CRY_SHA256_LEN])
@@ -980,25 +903,25 @@ script(struct fx *f, uint32_t base, uint8_t out[CRY_SHA256_LEN])
 	struct engine *e = new_engine(f, SMALL_LIST);
 	struct issued c[12];
 	struct eng_event ev;
-	struct sink s = { NULL, 0, 0 };
+	struct testkit_sink s = { NULL, 0, 0 };
 	size_t i;
 
 	for (i = 0; i < 12; i++) {
 		ev_clearance(&ev, T0 + (int64_t)i, base + (uint32_t)i);
 		keep(&c[i], run(e, f->acts, &ev));
-		digest_actions(f->acts, &s);
+		testkit_digest(&s, f->acts);
 	}
 	for (i = 0; i < 12; i += 3) {
 		ev_verify(&ev, c[i].rec, c[i].r.record_len, T0 + 50, base + 20);
 		run(e, f->acts, &ev);
-		digest_actions(f->acts, &s);
+		testkit_digest(&s, f->acts);
 	}
 	for (i = 0; i < 12; i += 2) {
 		ev_status(&ev, &c[i].r, i % 4 ? PROTO_STATUS_SUSPENDED :
 		    PROTO_STATUS_REVOKED, PROTO_REASON_ADMIN_WITHDRAWN,
 		    T0 + 100 + (int64_t)i, base + 40 + (uint32_t)i);
 		run(e, f->acts, &ev);
-		digest_actions(f->acts, &s);
+		testkit_digest(&s, f->acts);
 	}
 	assert_true(eng_check(e));
 	assert_int_equal(cry_sha256(s.p, s.n, out), 0);

@@ -59,11 +59,6 @@ struct msg {
 };
 
 /* A growable byte string, to digest actions canonically. */
-struct sink {
-	uint8_t *p;
-	size_t n, cap;
-};
-
 struct world {
 	struct cry_key *root, *issuer, *forger;
 	uint8_t *deleg;
@@ -78,7 +73,7 @@ struct world {
 	uint8_t *saved_alloc;
 	uint32_t saved_nalloc;
 	uint32_t rn;			/* randomness counter */
-	struct sink dig;
+	struct testkit_sink dig;
 };
 
 /* A clearance as issued, outliving the action buffer. */
@@ -88,91 +83,6 @@ struct issued {
 	uint8_t rec[PROTO_RECORD_MAX];
 	size_t len;
 };
-
-/* ---- digest ---- */
-
-static void
-put(struct sink *s, const void *p, size_t n)
-{
-	if (n == 0)
-		return;
-	if (s->n + n > s->cap) {
-		s->cap = 2 * (s->n + n);
-		s->p = realloc(s->p, s->cap);
-		assert_non_null(s->p);
-	}
-	memcpy(s->p + s->n, p, n);
-	s->n += n;
-}
-
-static void
-put_list(struct sink *s, const struct eng_persist_list *l)
-{
-	const struct proto_status_list *sl = l->sl;
-	size_t i;
-
-	put(s, sl->c.iss, strlen(sl->c.iss));
-	put(s, sl->c.sub, strlen(sl->c.sub));
-	put(s, &sl->c.iat, sizeof(sl->c.iat));
-	put(s, sl->c.cti, sizeof(sl->c.cti));
-	put(s, &sl->seq, sizeof(sl->seq));
-	put(s, sl->head, sizeof(sl->head));
-	put(s, sl->bits, sl->size / 4);
-	for (i = 0; i < sl->nreasons; i++) {
-		put(s, &sl->reasons[i].idx, sizeof(sl->reasons[i].idx));
-		put(s, &sl->reasons[i].reason, 1);
-	}
-	put(s, l->alloc, sl->size / 8);
-	if (l->delta != NULL)
-		put(s, l->delta, l->delta_len);
-}
-
-/* Every action's fields and the bytes it points at, pointers left out
- * (emit() zeroes each action, padding included). */
-static void
-digest(struct sink *s, const struct eng_actions *acts)
-{
-	struct eng_action c;
-	size_t i;
-
-	for (i = 0; i < acts->n; i++) {
-		memcpy(&c, &acts->a[i], sizeof(c));
-		switch (c.type) {
-		case ENG_ACT_REPLY:
-			if (c.u.reply.record != NULL)
-				put(s, c.u.reply.record, c.u.reply.record_len);
-			if (c.u.reply.decision != NULL)
-				put(s, c.u.reply.decision,
-				    sizeof(*c.u.reply.decision));
-			c.u.reply.record = NULL;
-			c.u.reply.decision = NULL;
-			break;
-		case ENG_ACT_PERSIST_RECORD:
-			put(s, c.u.rec.bytes, c.u.rec.len);
-			c.u.rec.bytes = NULL;
-			break;
-		case ENG_ACT_PERSIST_LIST:
-			put_list(s, &c.u.list);
-			memset(&c.u.list, 0, sizeof(c.u.list));
-			break;
-		case ENG_ACT_PUBLISH:
-			put(s, c.u.pub.bytes, c.u.pub.len);
-			c.u.pub.bytes = NULL;
-			break;
-		case ENG_ACT_PERSIST_EVIDENCE:
-			if (c.u.evidence.held != NULL)
-				put(s, c.u.evidence.held,
-				    c.u.evidence.held_len);
-			put(s, c.u.evidence.got, c.u.evidence.got_len);
-			c.u.evidence.held = NULL;
-			c.u.evidence.got = NULL;
-			break;
-		default:
-			break;
-		}
-		put(s, &c, sizeof(c));
-	}
-}
 
 /* ---- the world ---- */
 
@@ -386,7 +296,7 @@ run(struct world *w, struct node *n, const struct eng_event *ev)
 	eng_actions_reset(w->acts);
 	assert_int_equal(eng_handle(n->e, ev, w->acts), 0);
 	assert_true(eng_check(n->e));
-	digest(&w->dig, w->acts);
+	testkit_digest(&w->dig, w->acts);
 	for (i = 0; i < w->acts->n; i++)
 		collect(w, n, &w->acts->a[i]);
 	return w->acts;
