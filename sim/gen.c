@@ -37,6 +37,13 @@ static const struct country countries[SIM_COUNTRIES_MAX] = {
 	{ "ca", "CA", { "NATO:NC", "NATO:NS", "NATO:CTS", NULL } },
 };
 
+/* What a failed add_node() returns to the caller: the diag's code. */
+static int
+fail_code(const struct mrx_diag *diag)
+{
+	return diag != NULL && diag->code != 0 ? diag->code : MRX_ERANGE;
+}
+
 static struct sim_node_conf *
 add_node(struct sim_scenario *sc, struct mrx_diag *diag, const char *id,
     enum eng_role role, const char *jur, const char *parent)
@@ -55,6 +62,8 @@ add_node(struct sim_scenario *sc, struct mrx_diag *diag, const char *id,
 		    sc->file, sc->fed.line, id);
 		return NULL;
 	}
+	if (sim_scenario_reserve(sc, sc->nnodes + 1, 0, 0, diag) != 0)
+		return NULL;
 	n = &sc->nodes[sc->nnodes++];
 	memset(n, 0, sizeof(*n));
 	snprintf(n->id, sizeof(n->id), "%s", id);
@@ -100,12 +109,12 @@ add_country(struct sim_scenario *sc, struct mrx_diag *diag, uint32_t ci,
 
 	snprintf(root, sizeof(root), "%s.root", c->cc);
 	if (add_node(sc, diag, root, ENG_ROLE_ROOT, c->jur, "") == NULL)
-		return MRX_ERANGE;
+		return fail_code(diag);
 	for (k = 0; k < f->issuers; k++) {
 		issuer_id(c, k, f->issuers, id, sizeof(id));
 		n = add_node(sc, diag, id, ENG_ROLE_ISSUER, c->jur, root);
 		if (n == NULL)
-			return MRX_ERANGE;
+			return fail_code(diag);
 		levels_of(c, &n->levels);
 	}
 	for (k = 0; k < nops; k++) {
@@ -116,7 +125,7 @@ add_country(struct sim_scenario *sc, struct mrx_diag *diag, uint32_t ci,
 		snprintf(id, sizeof(id), "%s.op%u", c->cc, k + 1);
 		n = add_node(sc, diag, id, ENG_ROLE_OPERATOR, c->jur, parent);
 		if (n == NULL)
-			return MRX_ERANGE;
+			return fail_code(diag);
 		if (f->certify)
 			levels_of(c, &n->certified);
 	}

@@ -129,6 +129,42 @@ sim_scenario_fini(struct sim_scenario *sc)
 	sc->nodes = NULL;
 	sc->people = NULL;
 	sc->events = NULL;
+	sc->nodes_cap = sc->people_cap = sc->events_cap = 0;
+}
+
+/* Grows *arr (of *cap elements of `size` bytes, zeroed) to hold `need`. */
+static int
+grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap > 0 ? *cap : 16;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > SIZE_MAX / size || (p = realloc(*arr, ncap * size)) == NULL)
+		return MRX_ENOMEM;
+	memset((char *)p + *cap * size, 0, (ncap - *cap) * size);
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+int
+sim_scenario_reserve(struct sim_scenario *sc, size_t nodes, size_t people,
+    size_t events, struct mrx_diag *diag)
+{
+	if (grow((void **)&sc->nodes, &sc->nodes_cap, nodes,
+	    sizeof(*sc->nodes)) != 0 ||
+	    grow((void **)&sc->people, &sc->people_cap, people,
+	    sizeof(*sc->people)) != 0 ||
+	    grow((void **)&sc->events, &sc->events_cap, events,
+	    sizeof(*sc->events)) != 0)
+		return mrx_diag_set(diag, MRX_ENOMEM, MRX_DIAG_NO_OFFSET, "",
+		    "%s: out of memory for %zu nodes, %zu people, %zu events",
+		    sc->file, nodes, people, events);
+	return 0;
 }
 
 size_t
@@ -988,9 +1024,13 @@ node_item(struct conf_yaml *y, const struct conf_yaml_item *it, void *arg,
     size_t i)
 {
 	struct sim_scenario *sc = X(y)->sc;
-	struct sim_node_conf *n = &sc->nodes[i];
+	struct sim_node_conf *n;
 	size_t k;
 	int rc;
+
+	if ((rc = sim_scenario_reserve(sc, i + 1, 0, 0, y->diag)) != 0)
+		return rc;
+	n = &sc->nodes[i];
 
 	(void)arg;
 	memset(n, 0, sizeof(*n));
@@ -1362,9 +1402,13 @@ person_item(struct conf_yaml *y, const struct conf_yaml_item *it, void *arg,
     size_t i)
 {
 	struct sim_scenario *sc = X(y)->sc;
-	struct sim_person_conf *p = &sc->people[i];
+	struct sim_person_conf *p;
 	size_t k;
 	int rc;
+
+	if ((rc = sim_scenario_reserve(sc, 0, i + 1, 0, y->diag)) != 0)
+		return rc;
+	p = &sc->people[i];
 
 	(void)arg;
 	memset(p, 0, sizeof(*p));
@@ -2119,8 +2163,12 @@ event_item(struct conf_yaml *y, const struct conf_yaml_item *it, void *arg,
     size_t i)
 {
 	struct sctx *x = X(y);
-	struct sim_event_conf *ev = &x->sc->events[i];
+	struct sim_event_conf *ev;
 	int rc;
+
+	if ((rc = sim_scenario_reserve(x->sc, 0, 0, i + 1, y->diag)) != 0)
+		return rc;
+	ev = &x->sc->events[i];
 
 	(void)arg;
 	memset(ev, 0, sizeof(*ev));
@@ -2444,12 +2492,8 @@ sim_scenario_parse(const char *name, const char *text, size_t len,
 
 	sim_scenario_defaults(sc);
 	snprintf(sc->file, sizeof(sc->file), "%s", name);
-	sc->nodes = calloc(SIM_NODES_MAX, sizeof(*sc->nodes));
-	sc->people = calloc(PEOPLE_LISTED_MAX, sizeof(*sc->people));
-	sc->events = calloc(SIM_EVENTS_MAX, sizeof(*sc->events));
-	if (sc->nodes == NULL || sc->people == NULL || sc->events == NULL)
-		return mrx_diag_set(diag, MRX_ENOMEM, MRX_DIAG_NO_OFFSET, "",
-		    "%s: out of memory", name);
+	if ((rc = sim_scenario_reserve(sc, 1, 1, 1, diag)) != 0)
+		return rc;
 	memset(&x, 0, sizeof(x));
 	x.sc = sc;
 	x.prev_static = true;

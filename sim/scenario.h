@@ -254,16 +254,19 @@ struct sim_scenario {
 	struct sim_policy policy;
 	struct sim_node_conf *nodes;
 	size_t nnodes;
+	size_t nodes_cap;			/* allocated (sim_scenario_reserve) */
 	struct sim_agreement_conf agreements[SIM_AGREEMENTS_MAX];
 	size_t nagreements;
 	struct sim_person_conf *people;
 	size_t npeople;
+	size_t people_cap;
 	struct sim_federation fed;
 	bool trust_all_roots;			/* every node trusts every
 						 * root (generated meshes) */
 	struct sim_workload work;
 	struct sim_event_conf *events;
 	size_t nevents;
+	size_t events_cap;
 	struct sim_asserts asserts;
 };
 
@@ -285,6 +288,16 @@ int sim_scenario_parse(const char *name, const char *text, size_t len,
     struct sim_scenario *sc, struct mrx_diag *diag);
 
 void sim_scenario_fini(struct sim_scenario *sc);
+
+/*
+ * Makes room for at least `nodes` nodes, `people` listed people and
+ * `events` events (a count below the current one changes nothing), so that
+ * a scenario costs memory for what it lists, not for the limits. Arrays
+ * grow by doubling and move: a pointer into them is good until the next
+ * call. MRX_ENOMEM with a message naming sc->file when memory runs out.
+ */
+int sim_scenario_reserve(struct sim_scenario *sc, size_t nodes,
+    size_t people, size_t events, struct mrx_diag *diag);
 
 /* Parses a duration with optional fraction: "250ms", "5.2s", "1h30m",
  * "2d", "10y" (years only if years_ok, returned apart). */

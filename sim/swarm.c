@@ -42,7 +42,8 @@ event(struct draw *d, enum sim_act act, int64_t at)
 {
 	struct sim_event_conf *ev;
 
-	if (d->sc->nevents >= SIM_EVENTS_MAX)
+	if (d->sc->nevents >= SIM_EVENTS_MAX ||
+	    sim_scenario_reserve(d->sc, 0, 0, d->sc->nevents + 1, NULL) != 0)
 		return NULL;
 	ev = &d->sc->events[d->sc->nevents];
 	memset(ev, 0, sizeof(*ev));
@@ -386,10 +387,7 @@ sim_swarm_scenario(uint64_t seed, struct sim_scenario *sc,
 	snprintf(sc->name, sizeof(sc->name), "swarm-%llu",
 	    (unsigned long long)seed);
 	sc->seed = seed;
-	sc->nodes = calloc(SIM_NODES_MAX, sizeof(*sc->nodes));
-	sc->people = calloc(64, sizeof(*sc->people));
-	sc->events = calloc(1024, sizeof(*sc->events));
-	if (sc->nodes == NULL || sc->people == NULL || sc->events == NULL)
+	if (sim_scenario_reserve(sc, 16, 64, 1024, NULL) != 0)
 		return MRX_ENOMEM;
 	memset(&d, 0, sizeof(d));
 	d.sc = sc;

@@ -48,6 +48,7 @@ case $name in
 cose_sign1 | cose_sign) max_len=16384 ;;
 cose_diff) max_len=4096 ;;
 agreement_conf) max_len=65536 extra=$src/conf/examples ;;
+scenario) max_len=65536 extra=$src/sim/scenarios ;;
 *) max_len=65536 ;;
 esac
 

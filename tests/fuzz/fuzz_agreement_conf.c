@@ -118,11 +118,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = conf_agreement_parse(DRAFT_NAME, (const char *)data, size, &a,
 	    &d);
 	if (rc != 0) {
-		FUZZ_CHECK(rc < 0 && (rc == MRX_ENOMEM || d.code == rc),
-		    "parse: rc %d, diag %d", rc, d.code);
-		FUZZ_CHECK(rc == MRX_ENOMEM || strncmp(d.msg, DRAFT_NAME ":",
-		    strlen(DRAFT_NAME) + 1) == 0, "an error that does not name "
-		    "the file and line: \"%s\"", d.msg);
+		fuzz_check_named_error(rc, &d, DRAFT_NAME);
 		FUZZ_CHECK(zeroed(&a), "a failed parse left *out filled");
 		return 0;
 	}

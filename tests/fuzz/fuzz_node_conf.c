@@ -163,11 +163,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mrx_diag_clear(&d);
 	rc = conf_node_load(dir, NULL, &conf1, &d);
 	if (rc != 0) {
-		FUZZ_CHECK(rc < 0 && (rc == MRX_ENOMEM || d.code == rc),
-		    "load: rc %d, diag %d", rc, d.code);
-		FUZZ_CHECK(rc == MRX_ENOMEM || strncmp(d.msg, CONF_FILE ":",
-		    strlen(CONF_FILE) + 1) == 0, "an error that does not name "
-		    "the file and line: \"%s\"", d.msg);
+		fuzz_check_named_error(rc, &d, CONF_FILE);
 	} else {
 		check_round_trip(&conf1);
 	}

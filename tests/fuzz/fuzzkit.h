@@ -40,6 +40,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 		}                                                             \
 	} while (0)
 
+/*
+ * The contract of a file reader's failure (conf/, sim/): a negative code
+ * equal to the diag's, and a message that starts "NAME:" (file and line),
+ * unless memory ran out.
+ */
+static inline void
+fuzz_check_named_error(int rc, const struct mrx_diag *d, const char *name)
+{
+	FUZZ_CHECK(rc < 0 && (rc == MRX_ENOMEM || d->code == rc),
+	    "rc %d, diag %d", rc, d->code);
+	FUZZ_CHECK(rc == MRX_ENOMEM || (strncmp(d->msg, name, strlen(name)) ==
+	    0 && d->msg[strlen(name)] == ':'), "an error that does not name "
+	    "the file and line: \"%s\"", d->msg);
+}
+
 /* The fixed key seeds: records, peers, agreement parties. */
 #define FUZZ_KEY_ISSUER 0x11	/* signs records (gen_corpus, targets) */
 #define FUZZ_KEY_PARTY2 0x22	/* the second party of an agreement */
