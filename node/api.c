@@ -222,9 +222,10 @@ log_outcome(const struct eng_reply *r, enum api_kind kind, const char *what)
 		    r->decision->nreasons > 0 ?
 		    r->decision->reasons[0].code : "");
 	else
-		log_msg(LOG_INFO, "api", "%s: %d record %s… %s", what,
-		    (int)r->status, cli_hex(r->cti, 4, hex),
-		    kind == API_STATUS ? proto_status_name(r->entry_status) : "");
+		log_msg(LOG_INFO, "api", "%s: record %s…%s%s, %d once stored",
+		    what, cli_hex(r->cti, 4, hex), kind == API_STATUS ? " " : "",
+		    kind == API_STATUS ? proto_status_name(r->entry_status) : "",
+		    (int)r->status);
 }
 
 static void
@@ -249,10 +250,9 @@ run_event(struct node *n, struct http_exchange *x, const struct eng_event *ev,
 		respond_simple_err(x, 500, "internal", NULL, "out of memory");
 		return;
 	}
-	if (node_apply(n, n->acts) != 0) {
+	if ((rc = node_apply(n, n->acts)) != 0) {
 		free(body);
-		respond_simple_err(x, 503, "store-unavailable", NULL, "the "
-		    "change could not be stored durably; nothing was changed");
+		node_respond_unstored(x, rc);
 		return;
 	}
 	node_reply_after_commit(n, x, (int)r->status, body, len);
@@ -690,6 +690,10 @@ h_metrics(struct node *n, struct http_exchange *x)
 	    "# HELP mrx_commit_failures_total Store commits that failed.\n"
 	    "# TYPE mrx_commit_failures_total counter\n"
 	    "mrx_commit_failures_total %llu\n"
+	    "# HELP mrx_commit_failures_disk_full_total Store commits that "
+	    "failed because the disk was full (answered 507).\n"
+	    "# TYPE mrx_commit_failures_disk_full_total counter\n"
+	    "mrx_commit_failures_disk_full_total %llu\n"
 	    "# HELP mrx_signature_cache_hits_total Verifications skipped.\n"
 	    "# TYPE mrx_signature_cache_hits_total counter\n"
 	    "mrx_signature_cache_hits_total %llu\n",
@@ -697,6 +701,7 @@ h_metrics(struct node *n, struct http_exchange *x)
 	    (unsigned long long)st.alerts, st.watches, st.lists,
 	    http_server_conns(n->http),
 	    (unsigned long long)n->commit_failures,
+	    (unsigned long long)n->commits_full,
 	    (unsigned long long)st.vcache_hits);
 #undef OUT
 	if (len < cap)

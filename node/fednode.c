@@ -1973,6 +1973,7 @@ h_blind(struct node *n, struct http_exchange *x,
 	struct store_record rec;
 	unsigned v;
 	size_t i;
+	int rc;
 	json_t *j;
 
 	if (strlen(idhex) != 2 * PROTO_CTI_LEN) {
@@ -2007,17 +2008,16 @@ h_blind(struct node *n, struct http_exchange *x,
 		    "federation.blinding entries configured");
 		return;
 	}
-	if (node_apply_begin(n) != 0) {
-		respond_err(x, 503, "store-unavailable", NULL, "cannot write");
+	if ((rc = node_apply_begin(n)) != 0) {
+		node_respond_unstored(x, rc);
 		return;
 	}
 	for (i = 0; i < n->conf.fed.nblind; i++) {
 		if (!blinded(x, &n->conf.fed.blind[i], name, dob, nat, key))
 			return;
-		if (store_put_blind(n->store, n->conf.fed.blind[i].agreement,
-		    key, cti, NULL) != 0) {
-			respond_err(x, 503, "store-unavailable", NULL,
-			    "cannot write");
+		if ((rc = store_put_blind(n->store,
+		    n->conf.fed.blind[i].agreement, key, cti, NULL)) != 0) {
+			node_respond_unstored(x, rc);
 			return;
 		}
 	}

@@ -305,69 +305,106 @@ flush_lists(struct node *n, struct mrx_diag *d)
 	return rc;
 }
 
-static void
-send_pending(struct node *n, bool committed)
+void
+node_respond_unstored(struct http_exchange *x, int rc)
 {
 	static const char unavailable[] = "{\"error\":{\"code\":\"store-"
 	    "unavailable\",\"message\":\"the change could not be stored "
 	    "durably; nothing was changed\",\"field\":null}}";
+	static const char full[] = "{\"error\":{\"code\":\"storage-full\","
+	    "\"message\":\"the disk holding the store is full; nothing was "
+	    "changed; retry when space is freed\",\"field\":null}}";
+
+	if (rc == MRX_ENOSPC)
+		http_respond(x, 507, "application/json", full,
+		    sizeof(full) - 1, NULL);
+	else
+		http_respond(x, 503, "application/json", unavailable,
+		    sizeof(unavailable) - 1, NULL);
+}
+
+/* Answers what waited for the commit: rc 0 if it committed, else why not. */
+static void
+send_pending(struct node *n, int rc)
+{
 	size_t i;
 
 	for (i = 0; i < n->npending; i++) {
 		struct node_pending *p = &n->pending[i];
 
-		if (committed)
+		if (rc == 0)
 			http_respond(p->x, p->status, "application/json",
 			    p->body, p->len, NULL);
 		else
-			http_respond(p->x, 503, "application/json",
-			    unavailable, sizeof(unavailable) - 1, NULL);
+			node_respond_unstored(p->x, rc);
 		free(p->body);
 	}
 	n->npending = 0;
 }
 
-/* The end of a loop turn: commit, then answer what waited for it. */
-static void
-on_commit(uv_check_t *h)
+/*
+ * Commits the turn's transaction, then answers what waited for it: with
+ * its reply, or, if the commit failed, with node_respond_unstored() after
+ * rolling back and rebuilding the engine. Returns 0 or the failure's code.
+ */
+static int
+commit_turn(struct node *n)
 {
-	struct node *n = h->data;
 	struct mrx_diag d;
 	char b[400];
+	int rc;
 
 	if (!n->txn_open) {
 		node_fed_committed(n, true);
-		return;
+		return 0;
 	}
 	mrx_diag_clear(&d);
 	n->txn_open = false;
 	if (flush_lists(n, &d) != 0 || store_commit(n->store, &d) != 0) {
+		rc = d.code != 0 ? d.code : MRX_EIO;
 		n->commit_failures++;
-		log_msg(LOG_ERROR, "store", "commit failed: %s",
+		if (rc == MRX_ENOSPC)
+			n->commits_full++;
+		log_msg(LOG_ERROR, "store", "commit failed; the %zu changes "
+		    "waiting on it were not stored and are answered %d: %s",
+		    n->npending, rc == MRX_ENOSPC ? 507 : 503,
 		    mrx_diag_str(&d, b, sizeof(b)));
 		store_rollback(n->store);
-		send_pending(n, false);
+		send_pending(n, rc);
 		node_fed_committed(n, false);
 		n->alerts_in_txn = false;
 		resync_engine(n);
-		return;
+		return rc;
 	}
-	send_pending(n, true);
+	send_pending(n, 0);
 	node_fed_committed(n, true);
 	if (n->alerts_in_txn) {
 		n->alerts_in_txn = false;
 		api_wake_waiters(n, false);
 	}
+	return 0;
+}
+
+/* The end of a loop turn. */
+static void
+on_commit(uv_check_t *h)
+{
+	(void)commit_turn(h->data);
 }
 
 void
 node_reply_after_commit(struct node *n, struct http_exchange *x, int status,
     char *body, size_t len)
 {
+	int rc;
+
 	if (!n->txn_open || n->npending == NODE_PENDING_MAX) {
-		if (n->txn_open) {
-			/* too many waiting: commit now to bound memory */
-			on_commit(&n->commit);
+		/* too many waiting: commit now to bound memory; this reply's
+		 * change is in that transaction too */
+		if (n->txn_open && (rc = commit_turn(n)) != 0) {
+			node_respond_unstored(x, rc);
+			free(body);
+			return;
 		}
 		if (!n->txn_open && n->npending == 0) {
 			http_respond(x, status, "application/json", body, len,
@@ -476,7 +513,9 @@ node_apply(struct node *n, const struct eng_actions *acts)
 			store_rollback(n->store);
 			n->txn_open = false;
 			n->ndirty = 0;
-			send_pending(n, false);
+			if (rc == MRX_ENOSPC)
+				n->commits_full++;
+			send_pending(n, rc);
 			node_fed_committed(n, false);
 			n->alerts_in_txn = false;
 			resync_engine(n);
@@ -692,8 +731,8 @@ static void
 finish(struct node *n)
 {
 	if (n->txn_open)
-		on_commit(&n->commit);
-	send_pending(n, false);
+		(void)commit_turn(n);
+	send_pending(n, MRX_EIO);
 	node_fed_free(n);
 	store_close(n->store);
 	eng_free(n->eng);

@@ -80,6 +80,7 @@ struct node {
 	/* metrics */
 	uint64_t http_requests;
 	uint64_t commit_failures;
+	uint64_t commits_full;		/* of those: the disk was full */
 	uint64_t lat_count;
 	double lat_sum_s;
 	uint64_t lat_bucket[NODE_LAT_BUCKETS];	/* cumulative counts */
@@ -99,10 +100,18 @@ void api_wake_waiters(struct node *n, bool timeouts_only);
 /*
  * Carries out the engine's actions of one event (mrxd.c): durable ones
  * into the open transaction. Returns 0 or an MRX_E* code after which the
- * caller answers 503 (the transaction is already rolled back and the
- * engine resynchronised).
+ * caller answers with node_respond_unstored() (the transaction is already
+ * rolled back and the engine resynchronised).
  */
 int node_apply(struct node *n, const struct eng_actions *acts);
+
+/*
+ * Answers a request whose change could not be stored (rc from node_apply,
+ * node_apply_begin or a failed commit): 507 "storage-full" when the disk
+ * holding the store is full (MRX_ENOSPC), else 503 "store-unavailable";
+ * either way nothing was changed and the client may retry.
+ */
+void node_respond_unstored(struct http_exchange *x, int rc);
 
 /* Opens the turn's transaction if none is open (for writes that are not
  * engine actions); 0 or an MRX_E* code. */

@@ -14,11 +14,18 @@ on loopback (fedlib.py), each an integration test:
   3 slow HTTP clients: 50 connections trickling bytes; /v1/verify from a
     normal client keeps answering within a bound.
   4 peer down, many dialers: one issuer and N operators subscribed to it
-    (feed and requests); the issuer is SIGKILLed and kept down for 20 s
+    (feed and requests); the issuer is SIGKILLed and kept down for 60 s
     while each operator's CPU time (/proc/PID/stat) and open descriptors
     (/proc/PID/fd) are sampled; the operators keep serving; the issuer is
     restarted and a revocation made right after reaches every operator.
-  5 garbage, over-size frames and floods on plain tcp:// (a second
+  5 SIGKILL while a feed is applied: the issuer makes a stream of status
+    changes (suspend, reinstate, revoke) over KILL_CLEARANCES clearances
+    while one subscriber is SIGKILLed KILL_TIMES times at moments drawn
+    from MRX_SEED and restarted each time; afterwards it decides every
+    clearance as the issuer's last status says (like an untouched control
+    subscriber), holds the issuer's list at its final seq, and, stopped,
+    its store passes PRAGMA integrity_check and `mrx audit verify`.
+  6 garbage, over-size frames and floods on plain tcp:// (a second
     federation, Federation(tls=False)): garbage bytes and over-size SP
     frames to the issuer's rep socket; a peer flooding one envelope
     (replayed) and more envelopes than its rate (rate-limited) while
@@ -30,7 +37,9 @@ Each check prints "ok: ..."; the first failed check stops the test with
 """
 import atexit
 import os
+import random
 import secrets
+import sqlite3
 import shutil
 import socket
 import ssl
@@ -48,8 +57,12 @@ from nodelib import Fail, check, ok  # noqa: E402
 CESI = "JP-CESI:CONFIDENTIAL"
 SLOW = L.WRAP_SLOWDOWN
 N_OPS = int(os.environ.get("MRX_FAULT_N", "50"))
-DOWN_S = 20.0               # how long the issuer stays down
+DOWN_S = 60.0               # how long the issuer stays down
 CPU_BOUND = 0.05            # of one core, average over the down window
+KILL_CLEARANCES = 30        # clearances whose status the stream changes
+KILL_CHANGES = 300          # status changes in the stream
+KILL_TIMES = 3              # SIGKILLs of the subscriber during the stream
+SEED = int(os.environ.get("MRX_SEED", "20261127"))
 FD_GROWTH = 4               # descriptors an operator may gain while down
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CRASH_WORDS = ("AddressSanitizer", "runtime error", "Assertion",
@@ -466,6 +479,108 @@ def catch_up(meti, ops, rec, rid, t_up):
           "made right after the restart (within 20 s)", miss[:10])
 
 
+# ---- fault: SIGKILL of a subscriber while it applies a feed ----
+
+EXPECT = {"valid": ("accept", None), "suspended": ("reject", "suspended"),
+          "revoked": ("reject", "revoked")}
+
+
+def status_stream(meti, recs, state, seqs, rng, errors):
+    """KILL_CHANGES status changes at the issuer, paced over ~5 s."""
+    c = meti.client()
+    try:
+        for _ in range(KILL_CHANGES):
+            live = [r for r in recs if state[r["id"]] != "revoked"]
+            if not live:
+                break
+            r = rng.choice(live)
+            cur = state[r["id"]]
+            if cur == "suspended":
+                to, why = "valid", "REINSTATED"
+            elif rng.random() < 0.08:
+                to, why = "revoked", "ADMIN_SEPARATION"
+            else:
+                to, why = "suspended", "REASSESSMENT_PENDING"
+            resp = c.post("/v1/clearances/%s/status" % r["id"],
+                          {"status": to, "reason": why})
+            if resp.status != 200:
+                errors.append("status change at the issuer: %r" % resp)
+                return
+            state[r["id"]] = to
+            seqs.append(resp.json["seq"])
+            time.sleep(0.015)
+    finally:
+        c.close()
+
+
+def fault_kill_subscriber(meti, victim, control):
+    print("--- SIGKILL of %s %d times while it applies jp.meti's feed "
+          "(seed %d)" % (victim.id, KILL_TIMES, SEED))
+    rng = random.Random(SEED)
+    recs = [F.issue(meti, secrets.token_hex(16), CESI, victim.id)
+            for _ in range(KILL_CLEARANCES)]
+    state = {r["id"]: "valid" for r in recs}
+    for n in (victim, control):
+        accept_everywhere([n], recs[-1]["record"])
+    errors, seqs = [], []
+    t = threading.Thread(target=status_stream,
+                         args=(meti, recs, state, seqs, rng, errors))
+    t0 = time.monotonic()
+    t.start()
+    kills = sorted(rng.uniform(0.3, 4.0) for _ in range(KILL_TIMES))
+    for at in kills:
+        time.sleep(max(0.0, t0 + at - time.monotonic()))
+        if victim.alive():
+            victim.kill()
+            time.sleep(rng.uniform(0.0, 0.3))
+            victim.start()
+    t.join()
+    check(not errors, "the issuer took the whole stream", errors[:3])
+    uris = {r["status"]["uri"] for r in recs}
+    check(len(uris) == 1 and seqs == sorted(seqs), "the stream went to one "
+          "list, its seqs increasing", (uris, seqs[:10]))
+    print("   %d status changes in %.1f s; %s killed at %s s and restarted"
+          % (len(seqs), time.monotonic() - t0, victim.id,
+             ", ".join("%.2f" % k for k in kills)))
+    for n in (victim, control):
+        wrong = []
+        for r in recs:
+            verdict, code = EXPECT[state[r["id"]]]
+            d, secs, matched = TF.wait_decision(n, r["record"], CESI,
+                                                verdict, code, timeout=15)
+            if not matched:
+                wrong.append((r["id"][:8], state[r["id"]], d["decision"],
+                              codes(d)))
+        check(not wrong, "%s decides all %d clearances as jp.meti's last "
+              "status says" % (n.id, len(recs)), wrong[:5])
+    seq = seqs[-1]
+    counts = {s: list(state.values()).count(s) for s in EXPECT}
+    ok("after %d kills, %s agrees with jp.meti and with the control %s on "
+       "all %d clearances (%s), list seq %d" % (KILL_TIMES, victim.id,
+                                                control.id, len(recs),
+                                                counts, seq))
+    return uris.pop(), seq
+
+
+def check_victim_store(victim, uri, seq):
+    db = sqlite3.connect("file:%s?mode=ro" % victim.db_path(), uri=True)
+    try:
+        integ = db.execute("PRAGMA integrity_check").fetchone()[0]
+        top = db.execute("SELECT max(seq) FROM feeds WHERE issuer = ? AND "
+                         "uri = ?", ("jp.meti", uri)).fetchone()[0]
+    finally:
+        db.close()
+    check(integ == "ok", "%s's store after %d kills: PRAGMA integrity_check "
+          "ok" % (victim.id, KILL_TIMES), integ)
+    check(top == seq, "%s's store holds jp.meti's list %s up to seq %d"
+          % (victim.id, uri, seq), top)
+    r = victim.mrx("audit", "verify", "--data", victim.data)
+    check(r.returncode == 0 and "intact" in r.stdout,
+          "%s: mrx audit verify after %d kills" % (victim.id, KILL_TIMES),
+          r.stdout + r.stderr)
+    ok("%s: %s" % (victim.id, r.stdout.strip()))
+
+
 # ---- fault: garbage, over-size frames, floods (plain tcp) ----
 
 class FloodPeer:
@@ -682,6 +797,7 @@ def main():
     accept_everywhere(ops, z["record"])
     t_up = fault_peer_down(meti, ops, z["record"])
     catch_up(meti, ops, z["record"], z["id"], t_up)
+    uri, seq = fault_kill_subscriber(meti, ops[1], ops[3])
     bad = [n.id for n in ops if not n.alive() or any(
         w in n.log_text() for w in CRASH_WORDS)]
     check(not bad, "end of the TLS federation: all %d operators still run, "
@@ -689,6 +805,7 @@ def main():
     skew.close()
     fed.stop_all()
     ok("the TLS federation stopped cleanly (SIGTERM, exit 0)")
+    check_victim_store(ops[1], uri, seq)
     fault_wire()
     print("faults: all checks passed in %.1f s" % (time.monotonic() - t0))
 
