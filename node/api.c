@@ -29,6 +29,7 @@
 #include "log.h"
 #include "mrxd.h"
 #include "ptime.h"
+#include "syncer.h"
 #include "value.h"
 
 #define API_ID_HEX (2 * PROTO_CTI_LEN)
@@ -694,6 +695,13 @@ h_metrics(struct node *n, struct http_exchange *x)
 	    "failed because the disk was full (answered 507).\n"
 	    "# TYPE mrx_commit_failures_disk_full_total counter\n"
 	    "mrx_commit_failures_disk_full_total %llu\n"
+	    "# HELP mrx_store_syncs_total fdatasyncs of the WAL by the "
+	    "syncer thread (each makes every commit before it durable).\n"
+	    "# TYPE mrx_store_syncs_total counter\n"
+	    "mrx_store_syncs_total %llu\n"
+	    "# HELP mrx_store_commits_total Store commits.\n"
+	    "# TYPE mrx_store_commits_total counter\n"
+	    "mrx_store_commits_total %llu\n"
 	    "# HELP mrx_signature_cache_hits_total Verifications skipped.\n"
 	    "# TYPE mrx_signature_cache_hits_total counter\n"
 	    "mrx_signature_cache_hits_total %llu\n",
@@ -702,6 +710,8 @@ h_metrics(struct node *n, struct http_exchange *x)
 	    http_server_conns(n->http),
 	    (unsigned long long)n->commit_failures,
 	    (unsigned long long)n->commits_full,
+	    (unsigned long long)syncer_syncs(n->syncer),
+	    (unsigned long long)n->commits,
 	    (unsigned long long)st.vcache_hits);
 #undef OUT
 	if (len < cap)

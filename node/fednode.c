@@ -34,6 +34,8 @@
 
 /* Something to send once the turn's transaction has committed. */
 struct fed_send {
+	uint64_t cseq;			/* the commit it waits for; 0: the
+					 * open transaction's */
 	bool reply;			/* a reply to token, else a publish */
 	uint64_t token;
 	uint8_t *b;			/* sealed envelope, malloc'd */
@@ -163,12 +165,19 @@ admit(struct node *n, const uint8_t *b, size_t len, struct proto_envelope *env)
 
 /* ---- after-commit sends ---- */
 
+/*
+ * A message that may depend on the store's state (a published record, an
+ * answer read from the store) leaves only once everything committed before
+ * it is durable: a subscriber must never hold a delta its issuer could
+ * lose in a crash and then sign differently.
+ */
 static int
 queue_send(struct node *n, bool reply, uint64_t token, uint8_t *b, size_t len)
 {
 	struct node_fed *fn = n->fedn;
+	struct fed_send *s;
 
-	if (!n->txn_open) {
+	if (!node_undurable(n)) {
 		int rc = reply ? fed_reply(fn->fed, token, b, len) :
 		    fed_publish(fn->fed, b, len);
 
@@ -179,23 +188,22 @@ queue_send(struct node *n, bool reply, uint64_t token, uint8_t *b, size_t len)
 		free(b);
 		return MRX_ENOSPC;
 	}
-	fn->sends[fn->nsends].reply = reply;
-	fn->sends[fn->nsends].token = token;
-	fn->sends[fn->nsends].b = b;
-	fn->sends[fn->nsends].len = len;
-	fn->nsends++;
+	s = &fn->sends[fn->nsends++];
+	s->cseq = n->txn_open ? 0 : n->commits;
+	s->reply = reply;
+	s->token = token;
+	s->b = b;
+	s->len = len;
 	return 0;
 }
 
-void
-node_fed_committed(struct node *n, bool ok)
+/* Sends (ok) or drops sends[from, to) and closes the gap. */
+static void
+flush_sends(struct node_fed *fn, size_t from, size_t to, bool ok)
 {
-	struct node_fed *fn = n->fedn;
 	size_t i;
 
-	if (fn == NULL)
-		return;
-	for (i = 0; i < fn->nsends; i++) {
+	for (i = from; i < to; i++) {
 		struct fed_send *s = &fn->sends[i];
 
 		if (ok && s->reply)
@@ -206,7 +214,46 @@ node_fed_committed(struct node *n, bool ok)
 			fed_reply(fn->fed, s->token, NULL, 0);
 		free(s->b);
 	}
-	fn->nsends = 0;
+	memmove(fn->sends + from, fn->sends + to,
+	    (fn->nsends - to) * sizeof(*fn->sends));
+	fn->nsends -= to - from;
+}
+
+void
+node_fed_committed(struct node *n, uint64_t cseq)
+{
+	struct node_fed *fn = n->fedn;
+	size_t i;
+
+	if (fn == NULL)
+		return;
+	i = fn->nsends;
+	while (i > 0 && fn->sends[i - 1].cseq == 0)
+		i--;
+	if (cseq == 0) {
+		flush_sends(fn, i, fn->nsends, false);
+		return;
+	}
+	for (; i < fn->nsends; i++)
+		fn->sends[i].cseq = cseq;
+}
+
+void
+node_fed_durable(struct node *n, uint64_t upto, bool ok)
+{
+	struct node_fed *fn = n->fedn;
+	size_t k;
+
+	if (fn == NULL)
+		return;
+	if (!ok) {
+		flush_sends(fn, 0, fn->nsends, false);
+		return;
+	}
+	for (k = 0; k < fn->nsends && fn->sends[k].cseq != 0 &&
+	    fn->sends[k].cseq <= upto; k++)
+		;
+	flush_sends(fn, 0, k, true);
 }
 
 /* Seals and sends (after the commit) an answer to `token`. */
@@ -2437,7 +2484,7 @@ node_fed_stop(struct node *n)
 				    NULL, "the node is stopping");
 			wait_done(&fn->wait[i]);
 		}
-	node_fed_committed(n, false);
+	node_fed_durable(n, UINT64_MAX, false);
 	if (fn->fed != NULL) {
 		fed_stop(fn->fed);
 		fn->fed = NULL;

@@ -51,8 +51,16 @@ int node_fed_restore(struct node *n, struct engine *e);
 int node_fed_on_publish(struct node *n, const struct eng_publish *p);
 void node_fed_on_catchup(struct node *n, const struct eng_catchup *c);
 
-/* After the turn's transaction: send (committed) or drop what waited. */
-void node_fed_committed(struct node *n, bool ok);
+/*
+ * After the turn's transaction: what waited for it now waits for commit
+ * number `cseq` to be durable, or, cseq 0 (the commit failed), is dropped
+ * (a request gets an empty reply).
+ */
+void node_fed_committed(struct node *n, uint64_t cseq);
+
+/* Commits up to `upto` are durable: send what waited for them; !ok:
+ * durability was lost, drop everything that waits. */
+void node_fed_durable(struct node *n, uint64_t upto, bool ok);
 
 /*
  * Before a decision on `rec` (and `op`, may be NULL): when either is

@@ -7,11 +7,20 @@
  * lists (a record that fails its checks stops the start: fail closed), the
  * store, and restores the engine's status lists and watches from it.
  *
- * Invariant of the group commit: a reply that depends on a durable effect
- * is sent only after the transaction holding that effect committed. If a
- * commit fails (disk full, I/O error), the transaction is rolled back, the
- * waiting requests get 503, and the engine is rebuilt from the store, so
- * memory never runs ahead of disk.
+ * Invariant of the group commit: a reply (or a message to a peer) that
+ * depends on a durable effect is sent only after the transaction holding
+ * that effect committed and reached the disk. Each loop turn's actions go
+ * into one transaction, committed at the end of the turn (uv_check) on the
+ * loop thread; the commit only writes the WAL, and the syncer's thread
+ * (syncer.h) makes it durable with one fdatasync for every commit written
+ * before it, while the loop goes on with the next turns. Replies wait in
+ * `pending` tagged with their commit's number and leave, in order, when
+ * the syncer reports that number durable (on_durable). If a commit fails
+ * (disk full, I/O error), its transaction is rolled back, the requests
+ * waiting on it get 507 (disk full) or 503, and the engine is rebuilt from
+ * the store, so memory never runs ahead of disk; if a sync fails, nothing
+ * more is acknowledged and the node stops (exit 1). MRX_SYNC_ON_COMMIT=1
+ * makes every commit sync itself on the loop thread instead.
  *
  * SIGTERM/SIGINT: stop accepting, answer what is in flight, commit, close
  * the store, exit 0. SIGHUP: re-read the trust chain files listed in the
@@ -31,6 +40,7 @@
 #include "fednode.h"
 #include "log.h"
 #include "mrxd.h"
+#include "syncer.h"
 
 const double node_lat_bounds[NODE_LAT_BUCKETS] = { 0.0001, 0.00025, 0.0005,
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0 };
@@ -323,13 +333,15 @@ node_respond_unstored(struct http_exchange *x, int rc)
 		    sizeof(unavailable) - 1, NULL);
 }
 
-/* Answers what waited for the commit: rc 0 if it committed, else why not. */
+static void begin_stop(struct node *n, const char *why);
+
+/* Sends (rc 0) or refuses (rc: why) pending[from ..]; drops them. */
 static void
-send_pending(struct node *n, int rc)
+answer_pending(struct node *n, size_t from, int rc)
 {
 	size_t i;
 
-	for (i = 0; i < n->npending; i++) {
+	for (i = from; i < n->npending; i++) {
 		struct node_pending *p = &n->pending[i];
 
 		if (rc == 0)
@@ -339,50 +351,138 @@ send_pending(struct node *n, int rc)
 			node_respond_unstored(p->x, rc);
 		free(p->body);
 	}
-	n->npending = 0;
+	n->npending = from;
+}
+
+/* The first pending reply of the open transaction (cseq 0: the tail). */
+static size_t
+open_pending(const struct node *n)
+{
+	size_t i = n->npending;
+
+	while (i > 0 && n->pending[i - 1].cseq == 0)
+		i--;
+	return i;
 }
 
 /*
- * Commits the turn's transaction, then answers what waited for it: with
- * its reply, or, if the commit failed, with node_respond_unstored() after
- * rolling back and rebuilding the engine. Returns 0 or the failure's code.
+ * Commits up to `upto` are durable (or, err != 0, syncing failed): send the
+ * replies and messages that waited for them. Called by the syncer on the
+ * loop thread, and directly when commits sync themselves.
+ */
+static void
+on_durable(void *arg, uint64_t upto, int err, const char *msg)
+{
+	struct node *n = arg;
+	size_t k;
+
+	if (err != 0) {
+		if (n->sync_failed)
+			return;
+		n->sync_failed = true;
+		n->commit_failures++;
+		log_msg(LOG_ERROR, "store", "cannot make commits durable, so "
+		    "%zu waiting replies are answered 503 and the node stops "
+		    "(restart it to recover from what is on disk): %s",
+		    n->npending, msg);
+		answer_pending(n, 0, MRX_EIO);
+		node_fed_durable(n, UINT64_MAX, false);
+		n->exit_code = 1;
+		begin_stop(n, "durability lost");
+		return;
+	}
+	if (upto > n->durable)
+		n->durable = upto;
+	for (k = 0; k < n->npending && n->pending[k].cseq != 0 &&
+	    n->pending[k].cseq <= n->durable; k++) {
+		struct node_pending *p = &n->pending[k];
+
+		http_respond(p->x, p->status, "application/json", p->body,
+		    p->len, NULL);
+		free(p->body);
+	}
+	if (k > 0) {
+		memmove(n->pending, n->pending + k,
+		    (n->npending - k) * sizeof(*n->pending));
+		n->npending -= k;
+	}
+	node_fed_durable(n, n->durable, true);
+	if (n->alerts_cseq != 0 && n->alerts_cseq <= n->durable) {
+		n->alerts_cseq = 0;
+		api_wake_waiters(n, false);
+	}
+}
+
+/* The open transaction failed (rc): refuse what waited for it, rebuild. */
+static void
+fail_open_txn(struct node *n, int rc)
+{
+	n->commit_failures++;
+	if (rc == MRX_ENOSPC)
+		n->commits_full++;
+	store_rollback(n->store);
+	n->txn_open = false;
+	n->ndirty = 0;
+	answer_pending(n, open_pending(n), rc);
+	node_fed_committed(n, 0);
+	n->alerts_in_txn = false;
+	resync_engine(n);
+}
+
+/*
+ * Commits the turn's transaction and hands what waited for it on to the
+ * syncer (or, when commits sync themselves, answers it at once); if the
+ * commit fails, answers it with node_respond_unstored() after rolling back
+ * and rebuilding the engine. Returns 0 or the failure's code.
  */
 static int
 commit_turn(struct node *n)
 {
 	struct mrx_diag d;
 	char b[400];
+	size_t i;
 	int rc;
 
-	if (!n->txn_open) {
-		node_fed_committed(n, true);
+	if (!n->txn_open)
 		return 0;
-	}
 	mrx_diag_clear(&d);
-	n->txn_open = false;
 	if (flush_lists(n, &d) != 0 || store_commit(n->store, &d) != 0) {
 		rc = d.code != 0 ? d.code : MRX_EIO;
-		n->commit_failures++;
-		if (rc == MRX_ENOSPC)
-			n->commits_full++;
 		log_msg(LOG_ERROR, "store", "commit failed; the %zu changes "
 		    "waiting on it were not stored and are answered %d: %s",
-		    n->npending, rc == MRX_ENOSPC ? 507 : 503,
+		    n->npending - open_pending(n), rc == MRX_ENOSPC ? 507 : 503,
 		    mrx_diag_str(&d, b, sizeof(b)));
-		store_rollback(n->store);
-		send_pending(n, rc);
-		node_fed_committed(n, false);
-		n->alerts_in_txn = false;
-		resync_engine(n);
+		fail_open_txn(n, rc);
 		return rc;
 	}
-	send_pending(n, 0);
-	node_fed_committed(n, true);
+	n->txn_open = false;
+	n->commits++;
+	for (i = open_pending(n); i < n->npending; i++)
+		n->pending[i].cseq = n->commits;
+	node_fed_committed(n, n->commits);
 	if (n->alerts_in_txn) {
 		n->alerts_in_txn = false;
-		api_wake_waiters(n, false);
+		n->alerts_cseq = n->commits;
 	}
+	if (n->syncer != NULL)
+		syncer_request(n->syncer, n->commits);
+	else
+		on_durable(n, n->commits, 0, NULL);
 	return 0;
+}
+
+/* Blocks until every commit is durable and answers what waited. */
+static void
+wait_durable(struct node *n)
+{
+	if (n->syncer != NULL && !n->sync_failed && n->durable < n->commits)
+		(void)syncer_wait(n->syncer, n->commits);
+}
+
+bool
+node_undurable(const struct node *n)
+{
+	return n->txn_open || n->durable < n->commits;
 }
 
 /* The end of a loop turn. */
@@ -398,21 +498,32 @@ node_reply_after_commit(struct node *n, struct http_exchange *x, int status,
 {
 	int rc;
 
-	if (!n->txn_open || n->npending == NODE_PENDING_MAX) {
-		/* too many waiting: commit now to bound memory; this reply's
-		 * change is in that transaction too */
-		if (n->txn_open && (rc = commit_turn(n)) != 0) {
+	if (n->sync_failed) {
+		node_respond_unstored(x, MRX_EIO);
+		free(body);
+		return;
+	}
+	if (n->npending == NODE_PENDING_MAX) {
+		/* too many waiting: commit and sync now to bound memory; this
+		 * reply's change is in that transaction too */
+		if ((rc = commit_turn(n)) != 0) {
 			node_respond_unstored(x, rc);
 			free(body);
 			return;
 		}
-		if (!n->txn_open && n->npending == 0) {
-			http_respond(x, status, "application/json", body, len,
-			    NULL);
+		wait_durable(n);
+		if (n->sync_failed) {
+			node_respond_unstored(x, MRX_EIO);
 			free(body);
 			return;
 		}
 	}
+	if (!node_undurable(n)) {
+		http_respond(x, status, "application/json", body, len, NULL);
+		free(body);
+		return;
+	}
+	n->pending[n->npending].cseq = n->txn_open ? 0 : n->commits;
 	n->pending[n->npending].x = x;
 	n->pending[n->npending].status = status;
 	n->pending[n->npending].body = body;
@@ -509,16 +620,7 @@ node_apply(struct node *n, const struct eng_actions *acts)
 			rc = apply_one(n, &acts->a[i]);
 		if (rc != 0) {
 			/* what this turn did so far cannot be kept either */
-			n->commit_failures++;
-			store_rollback(n->store);
-			n->txn_open = false;
-			n->ndirty = 0;
-			if (rc == MRX_ENOSPC)
-				n->commits_full++;
-			send_pending(n, rc);
-			node_fed_committed(n, false);
-			n->alerts_in_txn = false;
-			resync_engine(n);
+			fail_open_txn(n, rc);
 			return rc;
 		}
 	}
@@ -531,6 +633,7 @@ on_closed_all(void *arg)
 	struct node *n = arg;
 
 	uv_close((uv_handle_t *)&n->commit, NULL);
+	syncer_close(n->syncer);
 	uv_close((uv_handle_t *)&n->waiter_timer, NULL);
 	uv_close((uv_handle_t *)&n->sig_term, NULL);
 	uv_close((uv_handle_t *)&n->sig_int, NULL);
@@ -544,6 +647,8 @@ begin_stop(struct node *n, const char *why)
 		return;
 	n->stopping = true;
 	log_msg(LOG_INFO, "mrxd", "%s: draining and stopping", why);
+	/* what is committed goes out before the federation stops */
+	wait_durable(n);
 	/* the server stops first: a long-poll answered after that ends its
 	 * connection; answered before, it would go back to idle keep-alive,
 	 * which the stop has already passed over, and hold the exit for the
@@ -624,6 +729,37 @@ read_token(struct node *n)
 	return 0;
 }
 
+/*
+ * Commits reach the disk on the syncer's thread (syncer.h) unless
+ * MRX_SYNC_ON_COMMIT=1 is set or the syncer cannot start; then every
+ * commit syncs itself on the loop thread (synchronous=FULL), as before.
+ */
+static void
+start_syncer(struct node *n)
+{
+	const char *env = getenv("MRX_SYNC_ON_COMMIT");
+	struct mrx_diag d;
+	char b[400];
+
+	if (env != NULL && strcmp(env, "1") == 0) {
+		log_msg(LOG_INFO, "store", "MRX_SYNC_ON_COMMIT=1: every commit "
+		    "syncs on the loop thread");
+		return;
+	}
+	mrx_diag_clear(&d);
+	if (syncer_start(n->loop, n->store, on_durable, n, &n->syncer,
+	    &d) != 0 || store_sync_defer(n->store, &d) != 0) {
+		log_msg(LOG_WARN, "store", "commits sync on the loop thread: %s",
+		    mrx_diag_str(&d, b, sizeof(b)));
+		if (n->syncer != NULL) {
+			syncer_close(n->syncer);
+			/* freed in finish(), after the loop ran the close */
+			n->syncer_unused = n->syncer;
+			n->syncer = NULL;
+		}
+	}
+}
+
 static int
 start(struct node *n, const char *data, const char *config)
 {
@@ -658,6 +794,8 @@ start(struct node *n, const char *data, const char *config)
 	if (store_checkpointer_start(n->store, 0, &d) != 0)
 		log_msg(LOG_WARN, "store", "checkpoints stay on the commit path: "
 		    "%s", mrx_diag_str(&d, b, sizeof(b)));
+	n->loop = uv_default_loop();
+	start_syncer(n);
 	rc = make_engine(n);
 	if (rc != 0)
 		return rc;
@@ -670,7 +808,6 @@ start(struct node *n, const char *data, const char *config)
 	n->pending = calloc(NODE_PENDING_MAX, sizeof(*n->pending));
 	if (n->acts == NULL || n->pending == NULL)
 		return 2;
-	n->loop = uv_default_loop();
 	uv_check_init(n->loop, &n->commit);
 	n->commit.data = n;
 	uv_check_start(&n->commit, on_commit);
@@ -732,8 +869,11 @@ finish(struct node *n)
 {
 	if (n->txn_open)
 		(void)commit_turn(n);
-	send_pending(n, MRX_EIO);
+	wait_durable(n);
+	answer_pending(n, 0, MRX_EIO);	/* none is left unless syncing failed */
 	node_fed_free(n);
+	syncer_stop(n->syncer);
+	syncer_stop(n->syncer_unused);
 	store_close(n->store);
 	eng_free(n->eng);
 	cry_key_free(n->key);
@@ -741,6 +881,9 @@ finish(struct node *n)
 	free(n->pending);
 	if (n->loop != NULL)
 		uv_loop_close(n->loop);
+	/* after the loop: their uv_async is closed, or the loop abandoned */
+	syncer_free(n->syncer);
+	syncer_free(n->syncer_unused);
 }
 
 int

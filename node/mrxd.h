@@ -31,8 +31,9 @@
 #define NODE_VERIFY_INFLIGHT_MAX 4096
 #define NODE_LAT_BUCKETS 12
 
-/* A reply that waits for the commit holding its effect. */
+/* A reply that waits for the commit holding its effect to be durable. */
 struct node_pending {
+	uint64_t cseq;		/* that commit's number; 0: the open one */
 	struct http_exchange *x;
 	int status;
 	char *body;		/* malloc'd JSON */
@@ -65,6 +66,14 @@ struct node {
 	struct node_fed *fedn;		/* federation (fednode.c), or NULL */
 	bool txn_open;
 	bool alerts_in_txn;		/* wake long-polls after commit */
+	/* durability: commits numbered from 1; replies and sends wait until
+	 * `durable` reaches their commit (syncer.h) */
+	uint64_t commits;		/* the last commit's number */
+	uint64_t durable;		/* commits up to here are on disk */
+	uint64_t alerts_cseq;		/* wake long-polls when durable */
+	struct node_syncer *syncer;	/* NULL: commits sync themselves */
+	struct node_syncer *syncer_unused; /* started, then not used */
+	bool sync_failed;		/* fatal: nothing is acknowledged */
 	struct node_dirty_list dirty[ENG_LISTS_MAX];
 	size_t ndirty;
 	struct node_pending *pending;
@@ -117,8 +126,13 @@ void node_respond_unstored(struct http_exchange *x, int rc);
  * engine actions); 0 or an MRX_E* code. */
 int node_apply_begin(struct node *n);
 
-/* Queues a reply behind the current transaction, or sends it at once if
- * no transaction is open. Takes ownership of `body` (malloc'd). */
+/* True while a commit of this node is not yet durable (or a transaction
+ * is open): what depends on the store's state must wait (fednode.c). */
+bool node_undurable(const struct node *n);
+
+/* Queues a reply behind the current transaction (or, with none open,
+ * behind the last commit) until that commit is durable, or sends it at
+ * once if nothing waits for the disk. Takes ownership of `body`. */
 void node_reply_after_commit(struct node *n, struct http_exchange *x,
     int status, char *body, size_t len);
 

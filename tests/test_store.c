@@ -403,6 +403,48 @@ test_records(void **state)
 }
 
 /*
+ * Deferred durability: after store_sync_defer() commits return without
+ * syncing and store_sync() makes them durable; with the checkpointer
+ * running, over many commits, every record reads back after a reopen, and
+ * the WAL's name stays the one store_sync() opened (so it keeps syncing
+ * the file SQLite writes).
+ */
+static void
+test_sync_defer(void **state)
+{
+	struct fx *f = *state;
+	struct mrx_diag d;
+	char wal[PATH_MAX + 16];
+	struct stat before, after;
+	uint32_t i;
+
+	fx_open(f);
+	assert_int_equal(store_checkpointer_start(f->s, 20, NULL), 0);
+	mrx_diag_clear(&d);
+	assert_int_equal(store_sync_defer(f->s, &d), 0);
+	snprintf(wal, sizeof(wal), "%s/%s-wal", f->dir, STORE_FILE);
+	assert_int_equal(stat(wal, &before), 0);
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(store_begin(f->s, NULL), 0);
+		put_record(f->s, i);
+		assert_int_equal(store_commit(f->s, NULL), 0);
+		if (i % 10 == 9) {
+			mrx_diag_clear(&d);
+			assert_int_equal(store_sync(f->s, &d), 0);
+		}
+		if (i == 100)
+			usleep(50000);	/* a checkpoint or two meanwhile */
+	}
+	assert_int_equal(stat(wal, &after), 0);
+	assert_true(before.st_ino == after.st_ino &&
+	    before.st_dev == after.st_dev);
+	fx_close(f);
+	fx_open(f);
+	for (i = 0; i < 200; i++)
+		assert_record(f->s, i);
+}
+
+/*
  * The checkpointer copies committed frames into the database file off the
  * caller's thread: after a wait the file has grown by what was committed,
  * every record reads back, and close stops the thread.
@@ -2681,6 +2723,7 @@ main(void)
 		T(test_newer_version),
 		T(test_records),
 		T(test_checkpointer),
+		T(test_sync_defer),
 		T(test_lists_roundtrip),
 		T(test_watches),
 		T(test_alerts),

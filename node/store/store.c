@@ -12,7 +12,8 @@
  * by store_put_feed(); the one list also by a unique index.
  *
  * The connection is opened without SQLite's mutexes (one thread owns the
- * store), in WAL mode with synchronous=FULL and foreign keys on. Every
+ * store), in WAL mode with synchronous=FULL (NORMAL plus store_sync()
+ * after store_sync_defer()) and foreign keys on. Every
  * statement is prepared once at open and finalized at close. The schema is
  * versioned with PRAGMA user_version; migrations run in one IMMEDIATE
  * transaction that re-reads the version first, so two processes opening a
@@ -401,6 +402,11 @@ struct store {
 	pthread_mutex_t ckpt_mu;
 	pthread_cond_t ckpt_cv;
 	uint64_t ckpt_runs, ckpt_failures;
+	/* deferred durability (store_sync_defer): the WAL, for store_sync() */
+	bool sync_deferred;
+	int wal_fd;				/* -1 when not open */
+	dev_t wal_dev;
+	ino_t wal_ino;
 };
 
 /* Errors */
@@ -1010,6 +1016,7 @@ store_open(const char *dir, struct store **out, struct mrx_diag *diag)
 	if (s == NULL)
 		return mrx_diag_set(diag, MRX_ENOMEM, MRX_DIAG_NO_OFFSET,
 		    STORE_FIELD, "store_open: out of memory");
+	s->wal_fd = -1;
 	n = snprintf(s->path, sizeof(s->path), "%s/%s", dir, STORE_FILE);
 	if (n < 0 || (size_t)n >= sizeof(s->path)) {
 		free(s);
@@ -1129,8 +1136,109 @@ store_close(struct store *s)
 			sqlite3_finalize(s->st[i]);
 		sqlite3_close(s->db);
 	}
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
 	free(s->scratch);
 	free(s);
+}
+
+/* Deferred durability */
+
+/* fsyncs the directory holding the store, so a new WAL's entry is kept. */
+static int
+sync_dir(const struct store *s, struct mrx_diag *diag)
+{
+	char dir[STORE_PATH_MAX];
+	char *slash;
+	int fd, rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s", s->path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0)
+		rc = mrx_diag_set(diag, MRX_EIO, MRX_DIAG_NO_OFFSET,
+		    STORE_FIELD, "store_sync: fsync of directory %s: %s", dir,
+		    strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* (Re)opens DATA_DIR/mrx.db-wal for store_sync() and makes its name
+ * durable. */
+static int
+wal_open(struct store *s, struct mrx_diag *diag)
+{
+	char wal[STORE_PATH_MAX + 8];
+	struct stat st;
+	int fd;
+
+	snprintf(wal, sizeof(wal), "%s-wal", s->path);
+	fd = open(wal, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return mrx_diag_set(diag, MRX_EIO, MRX_DIAG_NO_OFFSET,
+		    STORE_FIELD, "store_sync: cannot open the WAL %s: %s", wal,
+		    strerror(e));
+	}
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
+	s->wal_fd = fd;
+	s->wal_dev = st.st_dev;
+	s->wal_ino = st.st_ino;
+	return sync_dir(s, diag);
+}
+
+int
+store_sync_defer(struct store *s, struct mrx_diag *diag)
+{
+	int rc;
+
+	assert(s != NULL && !s->in_tx);
+	/* NORMAL in WAL mode: commits are consistent but not synced; the
+	 * checkpointer's connection stays FULL */
+	rc = exec_sql(s, "PRAGMA synchronous=NORMAL", "store_sync_defer",
+	    diag);
+	if (rc == 0)
+		rc = wal_open(s, diag);
+	if (rc != 0) {
+		(void)exec_sql(s, "PRAGMA synchronous=FULL", "store_sync_defer",
+		    NULL);
+		return rc;
+	}
+	s->sync_deferred = true;
+	return 0;
+}
+
+int
+store_sync(struct store *s, struct mrx_diag *diag)
+{
+	char wal[STORE_PATH_MAX + 8];
+	struct stat st;
+	int rc;
+
+	assert(s != NULL && s->sync_deferred);
+	/* SQLite keeps the WAL's inode while a connection is open; should it
+	 * ever be replaced, sync the new one (and its name) */
+	snprintf(wal, sizeof(wal), "%s-wal", s->path);
+	if (stat(wal, &st) == 0 && (st.st_dev != s->wal_dev ||
+	    st.st_ino != s->wal_ino) && (rc = wal_open(s, diag)) != 0)
+		return rc;
+	if (fdatasync(s->wal_fd) != 0)
+		return mrx_diag_set(diag, MRX_EIO, MRX_DIAG_NO_OFFSET,
+		    STORE_FIELD, "store_sync: fdatasync of %s: %s; commits "
+		    "since the last sync may not be durable", wal,
+		    strerror(errno));
+	return 0;
 }
 
 /* Records */

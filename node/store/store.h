@@ -7,7 +7,8 @@
  * transaction (store_begin ... store_commit) and acknowledges a request
  * only after the commit that holds its effect returned. The database runs
  * with journal_mode=WAL and synchronous=FULL, so a committed transaction
- * survives kill -9 and power loss.
+ * survives kill -9 and power loss (or, after store_sync_defer(), the
+ * commit is durable once a store_sync() that began after it returned).
  *
  * The audit log is a hash chain: entry n stores hash_n = SHA-256 of
  * (hash_{n-1} || the canonical encoding of entry n's fields), with hash_0 =
@@ -19,7 +20,8 @@
  * Schema migrations are versioned (PRAGMA user_version); opening a database
  * written by a newer mrx fails with MRX_ESTATE naming both versions.
  *
- * Thread: a store is used from one thread (the loop thread in mrxd).
+ * Thread: a store is used from one thread (the loop thread in mrxd),
+ * except store_sync(), see below.
  */
 #ifndef NODE_STORE_H
 #define NODE_STORE_H
@@ -56,6 +58,23 @@ void store_close(struct store *s);
  */
 int store_checkpointer_start(struct store *s, unsigned interval_ms,
     struct mrx_diag *diag);
+
+/*
+ * Deferred durability, for a runtime that keeps taking requests while a
+ * commit reaches the disk. After store_sync_defer() (on the store's thread,
+ * outside a transaction) store_commit() writes the transaction to the WAL
+ * without waiting for the disk (synchronous=NORMAL: a crash or power loss
+ * never corrupts the database, but may lose the last commits), and
+ * store_sync() makes every commit that returned before it was called
+ * durable (fdatasync of the WAL). The caller acknowledges a commit only
+ * after a store_sync() that began after it: together that is FULL's
+ * guarantee. store_sync() may run on one other thread while the store's
+ * thread goes on with the next transaction; it touches only the WAL's file
+ * descriptor. An error from store_sync() means commits may be lost: the
+ * runtime must not acknowledge them and should stop.
+ */
+int store_sync_defer(struct store *s, struct mrx_diag *diag);
+int store_sync(struct store *s, struct mrx_diag *diag);
 
 /* One transaction (the group commit of a loop turn). */
 /*
