@@ -222,7 +222,7 @@ def fault_clock(fed, meti, ops, skew):
 
 # ---- fault: TLS dialers with bad certificates ----
 
-def tls_dial(port, certdir, server_id, wait_s=2.0):
+def tls_dial(port, certdir, server_id, wait_s=2.0 * SLOW):
     """Dials a node's pub socket with the certificate in certdir as an SP
     subscriber. Returns (handshake_ok, sp_hello_received, socket|None)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
