@@ -29,6 +29,7 @@
 #include <zlib.h>
 
 #define STATUS_BYTES_MAX (PROTO_STATUS_ENTRIES_MAX / 4) /* inflated "lst" */
+#define STATUS_UNPACK_MIN 4096	/* first inflate buffer */
 #define STATUS_ZLIB_LEVEL 6	/* 14x faster than 9 for 17% more bytes */
 #define STATUS_FIELD_LST "payload.status_list.lst"
 
@@ -441,16 +442,24 @@ proto_status_list_unpack(struct proto_status_list *sl, const uint8_t *lst,
     size_t len, struct mrx_diag *diag)
 {
 	z_stream zs;
-	uint8_t *buf, *shrunk;
-	size_t n;
+	uint8_t *buf, *shrunk, *grown;
+	size_t n, cap;
 	int zrc, rc;
 
 	assert(sl != NULL && (lst != NULL || len == 0));
 	if (len > UINT_MAX)
 		return mrx_diag_set(diag, MRX_ETOOBIG, 0, STATUS_FIELD_LST,
 		    "%zu compressed bytes is too many", len);
-	/* One byte over the maximum tells a full list from a bomb. */
-	buf = malloc(STATUS_BYTES_MAX + 1);
+	/*
+	 * Inflate into a buffer that doubles as the output needs it, up to
+	 * one byte over the maximum (which tells a full list from a bomb):
+	 * a list of a few thousand entries costs kilobytes, not the 4 MiB a
+	 * list may reach.
+	 */
+	cap = len < STATUS_BYTES_MAX / 8 ? len * 8 : STATUS_BYTES_MAX + 1;
+	if (cap < STATUS_UNPACK_MIN)
+		cap = STATUS_UNPACK_MIN;
+	buf = malloc(cap);
 	if (buf == NULL)
 		return MRX_ENOMEM;
 	memset(&zs, 0, sizeof(zs));
@@ -460,9 +469,22 @@ proto_status_list_unpack(struct proto_status_list *sl, const uint8_t *lst,
 	}
 	zs.next_in = lst;
 	zs.avail_in = (uInt)len;
-	zs.next_out = buf;
-	zs.avail_out = STATUS_BYTES_MAX + 1;
-	zrc = inflate(&zs, Z_FINISH);
+	for (;;) {
+		zs.next_out = buf + zs.total_out;
+		zs.avail_out = (uInt)(cap - zs.total_out);
+		zrc = inflate(&zs, Z_FINISH);
+		if ((zrc != Z_OK && zrc != Z_BUF_ERROR) || zs.avail_out != 0 ||
+		    cap == STATUS_BYTES_MAX + 1)
+			break;
+		cap = cap > (STATUS_BYTES_MAX + 1) / 2 ? STATUS_BYTES_MAX + 1 :
+		    cap * 2;
+		if ((grown = realloc(buf, cap)) == NULL) {
+			inflateEnd(&zs);
+			free(buf);
+			return MRX_ENOMEM;
+		}
+		buf = grown;
+	}
 	rc = inflate_result(&zs, zrc, len, diag);
 	n = zs.total_out;
 	inflateEnd(&zs);
