@@ -3,11 +3,13 @@
  */
 #include "fednode.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -1823,46 +1825,71 @@ static int
 blind_key(const struct conf_blind *cb, uint8_t *key, size_t *len)
 {
 	char hex[2 * PROTO_BLIND_KEY_MAX + 8];
-	FILE *f = fopen(cb->key_path, "r");
+	int fd = open(cb->key_path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	size_t n, i;
+	size_t n = 0, i;
+	ssize_t r;
 	unsigned v;
+	int rc = 0;
 
-	if (f == NULL)
+	if (fd < 0)
 		return MRX_EIO;
 	/* a shared secret: refused if group or others may read it */
-	if (fstat(fileno(f), &st) != 0 || (st.st_mode & 077) != 0) {
-		fclose(f);
+	if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+		close(fd);
 		log_msg(LOG_ERROR, "confirm", "blinding key %s is readable by "
 		    "group or others (mode %03o); chmod 600 it", cb->key_path,
 		    (unsigned)(st.st_mode & 0777));
 		return MRX_EPERM;
 	}
-	n = fread(hex, 1, sizeof(hex) - 1, f);
-	fclose(f);
+	/* read(2) into this buffer only (no stdio copy), wiped below */
+	while (n < sizeof(hex) - 1 &&
+	    (r = read(fd, hex + n, sizeof(hex) - 1 - n)) > 0)
+		n += (size_t)r;
+	close(fd);
 	while (n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == ' '))
 		n--;
 	hex[n] = '\0';
 	if (n % 2 != 0 || n / 2 < PROTO_BLIND_KEY_MIN ||
 	    n / 2 > PROTO_BLIND_KEY_MAX)
-		return MRX_EINVAL;
-	for (i = 0; i < n / 2; i++) {
+		rc = MRX_EINVAL;
+	for (i = 0; rc == 0 && i < n / 2; i++) {
 		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return MRX_EINVAL;
+			rc = MRX_EINVAL;
 		key[i] = (uint8_t)v;
+	}
+	explicit_bzero(hex, sizeof(hex));
+	if (rc != 0) {
+		explicit_bzero(key, PROTO_BLIND_KEY_MAX);
+		return rc;
 	}
 	*len = n / 2;
 	return 0;
 }
 
-/* The person's fields, checked; never stored, never logged. */
+/*
+ * A person's fields, checked; never stored, never logged, and wiped
+ * (person_wipe, which the compiler may not drop) as soon as the blinded
+ * keys are made, on every path.
+ */
+struct person {
+	char name[PROTO_BLIND_NAME_MAX + 1];
+	char dob[16];
+	char nat[8];
+};
+
 static bool
-person(struct http_exchange *x, json_t *j, char *name, size_t nc, char *dob,
-    size_t dc, char *nat, size_t tc)
+person(struct http_exchange *x, json_t *j, struct person *p)
 {
-	return get_s(x, j, "name", false, name, nc) &&
-	    get_s(x, j, "dob", false, dob, dc) &&
-	    get_s(x, j, "nationality", false, nat, tc);
+	return get_s(x, j, "name", false, p->name, sizeof(p->name)) &&
+	    get_s(x, j, "dob", false, p->dob, sizeof(p->dob)) &&
+	    get_s(x, j, "nationality", false, p->nat, sizeof(p->nat));
+}
+
+static void
+person_wipe(struct person *p)
+{
+	explicit_bzero(p, sizeof(*p));
 }
 
 static const struct conf_blind *
@@ -1880,7 +1907,7 @@ blind_conf(const struct node *n, const char *peer, const char *agreement)
 
 static bool
 blinded(struct http_exchange *x, const struct conf_blind *cb,
-    const char *name, const char *dob, const char *nat, uint8_t *out)
+    const struct person *p, uint8_t *out)
 {
 	uint8_t key[PROTO_BLIND_KEY_MAX];
 	struct mrx_diag d;
@@ -1893,8 +1920,8 @@ blinded(struct http_exchange *x, const struct conf_blind *cb,
 		return false;
 	}
 	mrx_diag_clear(&d);
-	rc = proto_blind_key(key, kl, name, dob, nat, out, &d);
-	memset(key, 0, sizeof(key));
+	rc = proto_blind_key(key, kl, p->name, p->dob, p->nat, out, &d);
+	explicit_bzero(key, sizeof(key));
 	if (rc != 0) {
 		respond_err(x, 400, "invalid-field", d.field, d.msg);
 		return false;
@@ -1908,37 +1935,35 @@ h_confirm(struct node *n, struct http_exchange *x,
 {
 	static const char *const allowed[] = { "peer", "agreement", "name",
 	    "dob", "nationality", NULL };
-	char peer[PROTO_ID_MAX + 1], name[PROTO_BLIND_NAME_MAX + 1], dob[16],
-	    nat[8];
+	char peer[PROTO_ID_MAX + 1];
 	const struct conf_blind *cb;
 	struct proto_blinded q;
+	struct person who;
 	uint8_t body[256];
 	size_t len;
 	json_t *j;
+	bool ok;
 
 	j = body_json(x, req, allowed);
 	if (j == NULL)
 		return;
 	memset(&q, 0, sizeof(q));
-	if (!get_s(x, j, "peer", false, peer, sizeof(peer)) ||
-	    !get_s(x, j, "agreement", true, q.agreement,
-	    sizeof(q.agreement)) ||
-	    !person(x, j, name, sizeof(name), dob, sizeof(dob), nat,
-	    sizeof(nat))) {
-		json_decref(j);
-		return;
-	}
+	ok = get_s(x, j, "peer", false, peer, sizeof(peer)) &&
+	    get_s(x, j, "agreement", true, q.agreement, sizeof(q.agreement)) &&
+	    person(x, j, &who);
 	json_decref(j);
-	cb = blind_conf(n, peer, q.agreement);
-	if (cb == NULL) {
+	cb = ok ? blind_conf(n, peer, q.agreement) : NULL;
+	if (ok && cb == NULL)
 		respond_err(x, 404, "no-blinding-key", "agreement", "no "
 		    "federation.blinding entry for this peer and agreement");
-		return;
+	if (cb != NULL) {
+		snprintf(q.agreement, sizeof(q.agreement), "%s",
+		    cb->agreement);
+		ok = blinded(x, cb, &who, q.key);
 	}
-	snprintf(q.agreement, sizeof(q.agreement), "%s", cb->agreement);
-	if (!blinded(x, cb, name, dob, nat, q.key))
+	person_wipe(&who);
+	if (cb == NULL || !ok)
 		return;
-	memset(name, 0, sizeof(name));
 	if (proto_confirm_req_encode(&q, body, sizeof(body), &len) != 0) {
 		respond_err(x, 500, "internal", NULL, "cannot encode");
 		return;
@@ -1952,35 +1977,33 @@ h_lookup(struct node *n, struct http_exchange *x,
 {
 	static const char *const allowed[] = { "name", "dob", "nationality",
 	    NULL };
-	char name[PROTO_BLIND_NAME_MAX + 1], dob[16], nat[8];
 	struct proto_blinded keys[PROTO_SURVEY_KEYS_MAX];
+	struct person who;
 	struct fed_wait *w;
 	uint8_t body[PROTO_SURVEY_KEYS_MAX * 96 + 16], *b;
 	size_t k = 0, i, len, bl;
 	json_t *j;
+	bool ok;
 	int rc;
 
 	j = body_json(x, req, allowed);
 	if (j == NULL)
 		return;
-	if (!person(x, j, name, sizeof(name), dob, sizeof(dob), nat,
-	    sizeof(nat))) {
-		json_decref(j);
-		return;
-	}
+	ok = person(x, j, &who);
 	json_decref(j);
-	for (i = 0; i < n->conf.fed.nblind && k < PROTO_SURVEY_KEYS_MAX;
+	for (i = 0; ok && i < n->conf.fed.nblind && k < PROTO_SURVEY_KEYS_MAX;
 	    i++) {
 		const struct conf_blind *cb = &n->conf.fed.blind[i];
 
 		snprintf(keys[k].node, sizeof(keys[k].node), "%s", cb->peer);
 		snprintf(keys[k].agreement, sizeof(keys[k].agreement), "%s",
 		    cb->agreement);
-		if (!blinded(x, cb, name, dob, nat, keys[k].key))
-			return;
+		ok = blinded(x, cb, &who, keys[k].key);
 		k++;
 	}
-	memset(name, 0, sizeof(name));
+	person_wipe(&who);
+	if (!ok)
+		return;
 	if (k == 0) {
 		respond_err(x, 409, "no-blinding-key", NULL, "no "
 		    "federation.blinding entries: nothing to survey with");
@@ -2007,6 +2030,39 @@ h_lookup(struct node *n, struct http_exchange *x,
 	}
 }
 
+/* Stores one blinded key of `who` per agreement for cti; on failure has
+ * answered x and returns nonzero. */
+static int
+blind_index(struct node *n, struct http_exchange *x,
+    const uint8_t cti[PROTO_CTI_LEN], const struct person *who)
+{
+	uint8_t key[CONF_BLIND_MAX][PROTO_BLIND_LEN];
+	size_t i;
+	int rc;
+
+	if (n->conf.fed.nblind == 0) {
+		respond_err(x, 409, "no-blinding-key", NULL, "no "
+		    "federation.blinding entries configured");
+		return MRX_ENOENT;
+	}
+	/* every key first: a failure stores none */
+	for (i = 0; i < n->conf.fed.nblind; i++)
+		if (!blinded(x, &n->conf.fed.blind[i], who, key[i]))
+			return MRX_EINVAL;
+	if ((rc = node_apply_begin(n)) != 0) {
+		node_respond_unstored(x, rc);
+		return rc;
+	}
+	for (i = 0; i < n->conf.fed.nblind; i++) {
+		if ((rc = store_put_blind(n->store,
+		    n->conf.fed.blind[i].agreement, key[i], cti, NULL)) != 0) {
+			node_respond_unstored(x, rc);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 /* POST /v1/clearances/{id}/blind: index an own clearance by the person's
  * blinded keys, one per configured agreement; the fields are not kept. */
 static void
@@ -2015,9 +2071,9 @@ h_blind(struct node *n, struct http_exchange *x,
 {
 	static const char *const allowed[] = { "name", "dob", "nationality",
 	    NULL };
-	char name[PROTO_BLIND_NAME_MAX + 1], dob[16], nat[8];
-	uint8_t cti[PROTO_CTI_LEN], key[PROTO_BLIND_LEN];
+	uint8_t cti[PROTO_CTI_LEN];
 	struct store_record rec;
+	struct person who;
 	unsigned v;
 	size_t i;
 	int rc;
@@ -2044,31 +2100,16 @@ h_blind(struct node *n, struct http_exchange *x,
 	j = body_json(x, req, allowed);
 	if (j == NULL)
 		return;
-	if (!person(x, j, name, sizeof(name), dob, sizeof(dob), nat,
-	    sizeof(nat))) {
+	if (!person(x, j, &who)) {
 		json_decref(j);
+		person_wipe(&who);
 		return;
 	}
 	json_decref(j);
-	if (n->conf.fed.nblind == 0) {
-		respond_err(x, 409, "no-blinding-key", NULL, "no "
-		    "federation.blinding entries configured");
+	rc = blind_index(n, x, cti, &who);
+	person_wipe(&who);
+	if (rc != 0)
 		return;
-	}
-	if ((rc = node_apply_begin(n)) != 0) {
-		node_respond_unstored(x, rc);
-		return;
-	}
-	for (i = 0; i < n->conf.fed.nblind; i++) {
-		if (!blinded(x, &n->conf.fed.blind[i], name, dob, nat, key))
-			return;
-		if ((rc = store_put_blind(n->store,
-		    n->conf.fed.blind[i].agreement, key, cti, NULL)) != 0) {
-			node_respond_unstored(x, rc);
-			return;
-		}
-	}
-	memset(name, 0, sizeof(name));
 	node_reply_after_commit(n, x, 200, strdup("{\"indexed\":true}"), 16);
 }
 

@@ -480,6 +480,20 @@ srv_maybe_done(struct http_server *s)
 		done(arg);
 }
 
+/*
+ * The request's bytes (URL, headers with the admin token, and a body that
+ * may hold a person's name and date of birth) are wiped once they are no
+ * longer needed: when the next request begins and when the connection
+ * ends, so a core file or a later heap overread finds none of them.
+ */
+static void
+wipe_store(struct http_conn *c)
+{
+	if (c->store.len > 0)
+		explicit_bzero(c->store.p, c->store.len);
+	c->store.len = 0;
+}
+
 static void
 conn_free(struct http_conn *c)
 {
@@ -495,6 +509,7 @@ conn_free(struct http_conn *c)
 		s->rejecting--;
 	else
 		s->nconns--;
+	wipe_store(c);
 	free(c->store.p);
 	free(c->out.p);
 	free(c);
@@ -675,7 +690,7 @@ on_message_begin(http_parser *p)
 {
 	struct http_conn *c = p->data;
 
-	c->store.len = 0;
+	wipe_store(c);
 	memset(c->str, 0, sizeof(c->str));
 	c->str[STR_URL].set = true;
 	c->cur = STR_URL;
@@ -977,6 +992,8 @@ conn_parse(struct http_conn *c)
 		feed = head_max - c->head_seen;
 	n = http_parser_execute(
 	    &c->parser, &parser_settings, c->rbuf + c->roff, feed);
+	/* what the parser consumed lives on in the store: wipe the input */
+	explicit_bzero(c->rbuf + c->roff, n);
 	c->roff += n;
 	if (!c->head_done)
 		c->head_seen += n;
