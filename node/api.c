@@ -89,20 +89,26 @@ parse_id(const char *hex, uint8_t cti[PROTO_CTI_LEN])
 	    len == PROTO_CTI_LEN ? 0 : -1;
 }
 
-static bool
-authorized(const struct node *n, const struct http_request *req)
+/*
+ * The presented token's SHA-256 against the admin token's, in constant
+ * time: comparing digests of equal length hides the token's length and
+ * where a guess first differs.
+ */
+bool
+node_authorized(const struct node *n, const struct http_request *req)
 {
 	const char *h = req->authorization;
-	size_t tl = strlen(n->token), i;
+	uint8_t got[CRY_SHA256_LEN];
 	unsigned diff = 0;
+	size_t i;
 
 	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
 		return false;
 	h += 7;
-	if (strlen(h) != tl)
+	if (cry_sha256(h, strlen(h), got) != 0)
 		return false;
-	for (i = 0; i < tl; i++)
-		diff |= (unsigned)(h[i] ^ n->token[i]);
+	for (i = 0; i < CRY_SHA256_LEN; i++)
+		diff |= (unsigned)(got[i] ^ n->token_hash[i]);
 	return diff == 0;
 }
 
@@ -802,7 +808,7 @@ api_handle(void *ctx, struct http_exchange *x, const struct http_request *req)
 	}
 	if (node_fed_route(n, x, req))
 		return;
-	if (!authorized(n, req)) {
+	if (!node_authorized(n, req)) {
 		log_msg(LOG_WARN, "api", "%s %.20s from %s: missing or wrong "
 		    "admin token", req->method, p, req->peer);
 		respond_simple_err(x, 401, "unauthorized", "Authorization",

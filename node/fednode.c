@@ -1649,23 +1649,6 @@ on_tick(uv_timer_t *t)
 
 /* ---- the HTTP side: present, confirm, look-up, trust, blind ---- */
 
-static bool
-authorized(const struct node *n, const struct http_request *req)
-{
-	const char *h = req->authorization;
-	size_t tl = strlen(n->token), i;
-	unsigned diff = 0;
-
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
-		return false;
-	h += 7;
-	if (strlen(h) != tl)
-		return false;
-	for (i = 0; i < tl; i++)
-		diff |= (unsigned)(h[i] ^ n->token[i]);
-	return diff == 0;
-}
-
 static json_t *
 body_json(struct http_exchange *x, const struct http_request *req,
     const char *const *allowed)
@@ -2232,7 +2215,7 @@ node_fed_route(struct node *n, struct http_exchange *x,
 		respond_err(x, 405, "method-not-allowed", NULL, "POST");
 		return true;
 	}
-	if (!authorized(n, req)) {
+	if (!node_authorized(n, req)) {
 		respond_err(x, 401, "unauthorized", NULL, "missing or wrong "
 		    "bearer token");
 		return true;

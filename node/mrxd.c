@@ -688,9 +688,9 @@ static int
 read_token(struct node *n)
 {
 	struct stat st;
-	char buf[sizeof(n->token)];
+	char buf[NODE_TOKEN_MAX + 2];
 	size_t len;
-	int fd;
+	int fd, rc;
 	ssize_t r;
 
 	fd = open(n->conf.token_path, O_RDONLY | O_CLOEXEC);
@@ -720,13 +720,21 @@ read_token(struct node *n)
 	    buf[len - 1] == ' '))
 		len--;
 	if (len < 16) {
+		explicit_bzero(buf, sizeof(buf));
 		log_msg(LOG_ERROR, "mrxd", "admin token %s is shorter than 16 "
 		    "characters", n->conf.token_path);
 		return 2;
 	}
-	memcpy(n->token, buf, len);
-	n->token[len] = '\0';
-	return 0;
+	if (len > NODE_TOKEN_MAX) {
+		explicit_bzero(buf, sizeof(buf));
+		log_msg(LOG_ERROR, "mrxd", "admin token %s is longer than %d "
+		    "characters", n->conf.token_path, NODE_TOKEN_MAX);
+		return 2;
+	}
+	/* only its digest is kept */
+	rc = cry_sha256(buf, len, n->token_hash);
+	explicit_bzero(buf, sizeof(buf));
+	return rc != 0 ? 2 : 0;
 }
 
 /*

@@ -26,6 +26,7 @@
 #include "store.h"
 
 #define NODE_PENDING_MAX 65536	/* replies waiting for one commit */
+#define NODE_TOKEN_MAX 158	/* admin token characters */
 #define NODE_WAITERS_MAX 256	/* long-polls on /v1/alerts */
 #define NODE_ALERT_WAIT_MAX_S 60
 #define NODE_VERIFY_INFLIGHT_MAX 4096
@@ -58,7 +59,7 @@ struct node {
 	struct node_conf conf;
 	uv_loop_t *loop;
 	struct cry_key *key;		/* signing key */
-	char token[160];		/* admin token */
+	uint8_t token_hash[32];		/* the admin token's SHA-256 */
 	struct engine *eng;
 	struct store *store;
 	struct http_server *http;
@@ -125,6 +126,10 @@ void node_respond_unstored(struct http_exchange *x, int rc);
 /* Opens the turn's transaction if none is open (for writes that are not
  * engine actions); 0 or an MRX_E* code. */
 int node_apply_begin(struct node *n);
+
+/* Whether the request carries "Authorization: Bearer <admin token>"
+ * (api.c; compared as SHA-256 digests in constant time). */
+bool node_authorized(const struct node *n, const struct http_request *req);
 
 /* True while a commit of this node is not yet durable (or a transaction
  * is open): what depends on the store's state must wait (fednode.c). */

@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nodelib as L  # noqa: E402
-from nodelib import check, check_eq, expect_error, ok  # noqa: E402
+from nodelib import Fail, check, check_eq, expect_error, ok  # noqa: E402
 
 CESI = "JP-CESI:CONFIDENTIAL"
 OPERATOR = "jp.op.sub"
@@ -603,6 +603,42 @@ def main():
     check(not leaked, "the log names none of the %d subject ids used"
           % len(w.subs), leaked)
     check(n.token not in log, "the log never holds the admin token")
+    phase_bad_tokens(n)
+
+
+def phase_bad_tokens(n):
+    """mrxd refuses an admin token file it cannot use, and says why; a
+    token it accepts works whatever its length up to the limit."""
+    good = n.token
+    for token, mode, why in (("x" * 15, 0o600, "shorter than 16"),
+                             ("y" * 159, 0o600, "longer than 158"),
+                             (good, 0o644, "readable by group or others")):
+        with open(n.token_file, "w") as f:
+            f.write(token + "\n")
+        os.chmod(n.token_file, mode)
+        try:
+            n.start()
+            raise Fail("mrxd started with a token file that is %s" % why)
+        except Fail as e:
+            check("exited with 2" in str(e), "a token %s: mrxd exits 2"
+                  % why, str(e))
+        check(why in n.log_text(), "  and its log says \"%s\"" % why)
+    long_token = "z" * 158
+    with open(n.token_file, "w") as f:
+        f.write(long_token + "\n")
+    os.chmod(n.token_file, 0o600)
+    n.start()
+    c = L.Client(n.port, long_token)
+    r = c.post("/v1/clearances/%s/status" % ("00" * 16), {"status": "valid"})
+    check(r.status == 404, "a 158-character token is accepted (404 for an "
+          "unknown id, not 401)", repr(r))
+    c.close()
+    c = L.Client(n.port, long_token[:-1])
+    r = c.post("/v1/clearances/%s/status" % ("00" * 16), {"status": "valid"})
+    check(r.status == 401, "the same token one character short: 401",
+          repr(r))
+    c.close()
+    n.stop()
 
 
 if __name__ == "__main__":
