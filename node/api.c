@@ -58,6 +58,24 @@ respond_json(struct http_exchange *x, int status, json_t *j)
 	free(s);
 }
 
+/*
+ * A reply that shows the store's state: it leaves only when every commit
+ * before it is durable, so nobody sees a change that a power cut could
+ * still take back (node_reply_after_commit).
+ */
+static void
+respond_state(struct node *n, struct http_exchange *x, int status, json_t *j)
+{
+	size_t len;
+	char *s = dump(j, &len);
+
+	if (s == NULL) {
+		http_respond(x, 500, "application/json", "{}", 2, NULL);
+		return;
+	}
+	node_reply_after_commit(n, x, status, s, len);
+}
+
 static void
 respond_err(struct http_exchange *x, const struct api_err *e)
 {
@@ -349,7 +367,7 @@ h_get_record(struct node *n, struct http_exchange *x, const char *idhex,
 	    "seq", (json_int_t)seq);
 	free(b64);
 	store_record_fini(&rec);
-	respond_json(x, 200, j);
+	respond_state(n, x, 200, j);
 }
 
 static void
@@ -573,8 +591,8 @@ answer_alerts(struct node *n, struct http_exchange *x, uint64_t since)
 		    "read alerts");
 		return;
 	}
-	respond_json(x, 200, json_pack("{s:o, s:I}", "alerts", c.arr, "last",
-	    (json_int_t)c.last));
+	respond_state(n, x, 200, json_pack("{s:o, s:I}", "alerts", c.arr,
+	    "last", (json_int_t)c.last));
 }
 
 static void
