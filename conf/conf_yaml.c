@@ -45,6 +45,8 @@ conf_yaml_init(struct conf_yaml *y, const char *name, struct mrx_diag *diag,
 	y->diag = diag;
 	y->user = user;
 	y->flags = flags;
+	y->text = NULL;
+	y->text_len = 0;
 }
 
 /* ---- messages and nodes ---- */
@@ -118,12 +120,67 @@ shape_name(struct fy_node *n)
 
 /* ---- values ---- */
 
+#define SQ_MULTILINE (-1)	/* scalar_text: see there */
+#define SQ_TOO_LONG (-2)
+
+/*
+ * The text of scalar n, *len bytes: libfyaml's, or, for a single-quoted
+ * scalar on one line with '' in it, unescaped here from the input into
+ * tmp (tcap bytes). libfyaml 0.7.12 (Debian 12) leaks its chunk buffer
+ * when it unescapes some runs of '' (fy_atom_format_text returns without
+ * fy_atom_iter_finish; found by fuzz_node_conf), so it is not asked to.
+ * NULL with *why = SQ_MULTILINE for such a scalar over several lines (its
+ * line folding is not redone here), SQ_TOO_LONG when it does not fit, 0
+ * when libfyaml could not give the text.
+ */
+static const char *
+scalar_text(const struct conf_yaml *y, struct fy_node *n, char *tmp,
+    size_t tcap, size_t *len, int *why)
+{
+	struct fy_token *t = fy_node_get_scalar_token(n);
+	const struct fy_mark *a, *b;
+	const char *s;
+	size_t i, o = 0, sl;
+	bool escaped = false;
+
+	*why = 0;
+	if (t == NULL || y->text == NULL ||
+	    fy_node_get_style(n) != FYNS_SINGLE_QUOTED)
+		return fy_node_get_scalar(n, len);
+	a = fy_token_start_mark(t);
+	b = fy_token_end_mark(t);
+	if (a == NULL || b == NULL || a->input_pos > b->input_pos ||
+	    b->input_pos > y->text_len)
+		return fy_node_get_scalar(n, len);
+	s = y->text + a->input_pos;
+	sl = b->input_pos - a->input_pos;
+	for (i = 0; i + 1 < sl && !escaped; i++)
+		escaped = s[i] == '\'' && s[i + 1] == '\'';
+	if (!escaped)
+		return fy_node_get_scalar(n, len);
+	if (memchr(s, '\n', sl) != NULL || memchr(s, '\r', sl) != NULL) {
+		*why = SQ_MULTILINE;
+		return NULL;
+	}
+	for (i = 0; i < sl; i++) {
+		if (o == tcap) {
+			*why = SQ_TOO_LONG;
+			return NULL;
+		}
+		tmp[o++] = s[i];
+		if (s[i] == '\'' && i + 1 < sl && s[i + 1] == '\'')
+			i++;
+	}
+	*len = o;
+	return tmp;
+}
+
 int
 conf_yaml_scalar(struct conf_yaml *y, const struct conf_yaml_item *it,
     const char *expect, char *buf, size_t cap)
 {
 	struct fy_node *v = it->val;
-	int line = conf_yaml_line(v, it->line);
+	int line = conf_yaml_line(v, it->line), why;
 	const char *s;
 	size_t len;
 
@@ -141,15 +198,21 @@ conf_yaml_scalar(struct conf_yaml *y, const struct conf_yaml_item *it,
 		return conf_yaml_err(y, MRX_EINVAL, line, it->key,
 		    "tags (!name) are not supported; write the value (%s)",
 		    expect);
-	s = fy_node_get_scalar(v, &len);
+	s = scalar_text(y, v, buf, cap, &len, &why);
+	if (why == SQ_MULTILINE)
+		return conf_yaml_err(y, MRX_EINVAL, line, it->key, "a "
+		    "single-quoted value with '' in it must be on one line; "
+		    "write it on one line or double-quoted (expected %s)",
+		    expect);
+	if (why == SQ_TOO_LONG || (s != NULL && len >= cap))
+		return conf_yaml_err(y, MRX_ETOOBIG, line, it->key,
+		    "'%.32s...' is longer than %zu characters (expected %s)",
+		    s != NULL ? s : buf, cap - 1, expect);
 	if (s == NULL || memchr(s, '\0', len) != NULL)
 		return conf_yaml_err(y, MRX_EINVAL, line, it->key,
 		    "the value holds a NUL character (expected %s)", expect);
-	if (len >= cap)
-		return conf_yaml_err(y, MRX_ETOOBIG, line, it->key,
-		    "'%.32s...' is longer than %zu characters (expected %s)",
-		    s, cap - 1, expect);
-	memcpy(buf, s, len);
+	if (s != buf)
+		memcpy(buf, s, len);
 	buf[len] = '\0';
 	return 0;
 }
@@ -287,17 +350,19 @@ key_name(struct conf_yaml *y, struct fy_node *k, const char *prefix,
 {
 	const char *s;
 	size_t len;
+	int why;
 
 	*line = conf_yaml_line(k, dflt);
 	if (k == NULL || !fy_node_is_scalar(k) || fy_node_is_alias(k))
 		return conf_yaml_err(y, MRX_ETYPE, *line, prefix,
 		    "a key must be a plain name");
-	s = fy_node_get_scalar(k, &len);
+	s = scalar_text(y, k, buf, cap, &len, &why);
 	if (s == NULL || len == 0 || len >= cap || memchr(s, '\0', len))
 		return conf_yaml_err(y, MRX_EINVAL, *line, prefix,
 		    "a key must be a plain name of at most %zu characters",
 		    cap - 1);
-	memcpy(buf, s, len);
+	if (s != buf)
+		memcpy(buf, s, len);
 	buf[len] = '\0';
 	return 0;
 }
@@ -559,6 +624,8 @@ conf_yaml_parse(struct conf_yaml *y, const char *text, size_t len,
 		rc = check_utf8(y, text, len);
 	if (rc != 0)
 		return rc;
+	y->text = text;
+	y->text_len = len;
 	fyp = parser_new(&fd);
 	if (fyp == NULL)
 		return MRX_ENOMEM;

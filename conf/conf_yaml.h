@@ -46,6 +46,8 @@ struct conf_yaml {
 	struct mrx_diag *diag;	/* gets the first error; may be NULL */
 	void *user;		/* the caller's state, for its handlers */
 	unsigned flags;		/* CONF_YAML_* */
+	const char *text;	/* the text being read (conf_yaml_parse) */
+	size_t text_len;
 };
 
 /* One key of a mapping, as its handler sees it. */
