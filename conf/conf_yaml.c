@@ -204,10 +204,15 @@ conf_yaml_scalar(struct conf_yaml *y, const struct conf_yaml_item *it,
 		    "single-quoted value with '' in it must be on one line; "
 		    "write it on one line or double-quoted (expected %s)",
 		    expect);
-	if (why == SQ_TOO_LONG || (s != NULL && len >= cap))
+	if (why == SQ_TOO_LONG || (s != NULL && len >= cap)) {
+		/* neither text is NUL-terminated: print at most its length */
+		size_t shown = why == SQ_TOO_LONG ? cap : len;
+
 		return conf_yaml_err(y, MRX_ETOOBIG, line, it->key,
-		    "'%.32s...' is longer than %zu characters (expected %s)",
-		    s != NULL ? s : buf, cap - 1, expect);
+		    "'%.*s...' is longer than %zu characters (expected %s)",
+		    (int)(shown < 32 ? shown : 32), s != NULL ? s : buf,
+		    cap - 1, expect);
+	}
 	if (s == NULL || memchr(s, '\0', len) != NULL)
 		return conf_yaml_err(y, MRX_EINVAL, line, it->key,
 		    "the value holds a NUL character (expected %s)", expect);
