@@ -26,7 +26,10 @@
 
 static struct sim_scenario sc;
 
-/* Lines of the text: an event cannot name a line past the last one. */
+/*
+ * Lines of the text as YAML counts them (a line break is LF, CR LF or a
+ * lone CR): an event cannot name a line past the last one.
+ */
 static int
 count_lines(const uint8_t *data, size_t size)
 {
@@ -34,7 +37,8 @@ count_lines(const uint8_t *data, size_t size)
 	size_t i;
 
 	for (i = 0; i < size; i++)
-		if (data[i] == '\n')
+		if (data[i] == '\n' || (data[i] == '\r' &&
+		    (i + 1 == size || data[i + 1] != '\n')))
 			n++;
 	return n;
 }
