@@ -15,9 +15,10 @@
  * removing mrx.db-shm) after SIGKILL gives a state a power cut could have
  * left; one file without a copy was never synced and is empty.
  *
- * MRX_POWERCUT_DELAY_US holds each sync that long after its copy, so that
- * more commits are written while one is in flight: a reply sent before its
- * commit is durable then shows as a loss far more often.
+ * MRX_POWERCUT_DELAY_US holds each sync that long before its copy (the
+ * copy is then still of writes made before the real sync): a commit spends
+ * that long written but not yet durable, so a kill in that time drops it,
+ * and a reply sent before its commit is durable shows as a loss.
  *
  * A failure to make a copy aborts the process: the test must not pass on
  * a model that silently stopped.
@@ -109,11 +110,11 @@ model(int fd)
 		return;
 	if ((name = kept_name(fd, path, sizeof(path))) == NULL)
 		return;
+	if (getenv("MRX_POWERCUT_DELAY_US") != NULL)
+		usleep((useconds_t)atoi(getenv("MRX_POWERCUT_DELAY_US")));
 	pthread_mutex_lock(&mu);
 	copy_out(fd, dir, name);
 	pthread_mutex_unlock(&mu);
-	if (getenv("MRX_POWERCUT_DELAY_US") != NULL)
-		usleep((useconds_t)atoi(getenv("MRX_POWERCUT_DELAY_US")));
 	errno = e;
 }
 
