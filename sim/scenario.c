@@ -203,12 +203,24 @@ strcopy(char *dst, size_t cap, const char *s)
 
 /* ---- durations ---- */
 
-/* Reads digits[.digits] times unit_us, exactly, into *out. */
+static int64_t
+gcd64(int64_t a, int64_t b)
+{
+	while (b != 0) {
+		int64_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* Reads digits[.digits] times unit_us (> 0), exactly, into *out. */
 static int
 scaled(const char **p, int64_t unit_us, int64_t *out)
 {
 	const char *s = *p;
-	int64_t v = 0, frac = 0, div = 1;
+	int64_t v = 0, frac = 0, div = 1, g;
 
 	if (!isdigit((unsigned char)*s))
 		return MRX_EINVAL;
@@ -228,9 +240,13 @@ scaled(const char **p, int64_t unit_us, int64_t *out)
 			div *= 10;
 		}
 	}
-	if (unit_us > 0 && frac * (unit_us / div) * div != frac * unit_us)
+	/* frac / div of a unit must be a whole number of microseconds: with
+	 * g = gcd(div, unit_us), div / g must divide frac (frac < div, so
+	 * nothing here can overflow, unlike frac * unit_us) */
+	g = gcd64(div, unit_us);
+	if (frac % (div / g) != 0)
 		return MRX_ERANGE;
-	*out = v * unit_us + frac * (unit_us / div);
+	*out = v * unit_us + frac / (div / g) * (unit_us / g);
 	*p = s;
 	return 0;
 }
