@@ -1299,7 +1299,10 @@ def scenario_7(w):
               "got %s %s" % (d["decision"], codes(d)))
         secs = time.monotonic() - t_kill
         measured("%s fails closed after the issuer died" % n.id, secs)
-        check(MAX_AGE_S - 1.5 <= secs <= MAX_AGE_S + 2.5 * SLOW,
+        # the last checkpoint came up to one interval (1 s, plus its
+        # handling) before the kill; under valgrind that handling is slow
+        check(MAX_AGE_S - (1.5 if not L.WRAP else 5.0) <= secs <=
+              MAX_AGE_S + 2.5 * SLOW,
               "  once the bound (%ds) has passed since the last checkpoint, "
               "not before" % MAX_AGE_S, "%.1f s" % secs)
         d = decide(n, y["record"], CESI, w.op_s["record"])
