@@ -243,17 +243,8 @@ def tls_dial(port, certdir, server_id, wait_s=2.0 * SLOW):
         LAST_TLS_ERROR[0] = "%s: %s" % (type(e).__name__, e)
         return False, False, None
     try:
-        s.sendall(b"\0SP\0" + struct.pack(">H", TF.SP_SUB) + b"\0\0")
-        h = b""
-        while len(h) < 8:
-            x = s.recv(8 - len(h))
-            if not x:
-                break
-            h += x
-    except (ssl.SSLError, OSError):
-        s.close()
-        return True, False, None
-    if h[:4] != b"\0SP\0":
+        TF.sp_hello(s, TF.SP_SUB, TF.SP_PUB)
+    except OSError:
         s.close()
         return True, False, None
     return True, True, s
@@ -639,15 +630,11 @@ class FloodPeer:
 
 def sp_connect(port, proto=SP_REQ):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.sendall(b"\0SP\0" + struct.pack(">H", proto) + b"\0\0")
-    h = b""
-    while len(h) < 8:
-        x = s.recv(8 - len(h))
-        if not x:
-            raise Fail("the rep socket closed during the SP hello")
-        h += x
-    if h[:4] != b"\0SP\0" or struct.unpack(">H", h[4:6])[0] != SP_REP:
-        raise Fail("not a rep socket's hello: %r" % h)
+    try:
+        TF.sp_hello(s, proto, SP_REP)
+    except OSError as e:
+        s.close()
+        raise Fail("the rep socket's SP hello: %s" % e)
     return s
 
 

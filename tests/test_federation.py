@@ -219,6 +219,20 @@ def sign1_payload(record):
 SP_PUB, SP_SUB = 0x20, 0x21     # nng protocol numbers of pub0 and sub0
 
 
+def sp_hello(s, mine, want):
+    """The SP hello on a connected socket: sends ours (protocol `mine`),
+    reads the peer's; OSError unless it is protocol `want`."""
+    s.sendall(b"\0SP\0" + struct.pack(">H", mine) + b"\0\0")
+    h = b""
+    while len(h) < 8:
+        x = s.recv(8 - len(h))
+        if not x:
+            raise OSError("closed during the SP hello")
+        h += x
+    if h[:4] != b"\0SP\0" or struct.unpack(">H", h[4:6])[0] != want:
+        raise OSError("not the expected SP peer: %r" % h)
+
+
 class PyFeed:
     """
     A peer whose feed is written by the test: it listens like a node's pub
@@ -283,15 +297,7 @@ class PyFeed:
             s.settimeout(5)
             s = self.ctx.wrap_socket(s, server_side=True)
             cn = dict(x[0] for x in s.getpeercert()["subject"])["commonName"]
-            s.sendall(b"\0SP\0" + struct.pack(">H", SP_PUB) + b"\0\0")
-            h = b""
-            while len(h) < 8:
-                x = s.recv(8 - len(h))
-                if not x:
-                    raise OSError("closed during the hello")
-                h += x
-            if h[:4] != b"\0SP\0" or struct.unpack(">H", h[4:6])[0] != SP_SUB:
-                raise OSError("not a subscriber: %r" % h)
+            sp_hello(s, SP_PUB, SP_SUB)
             with self.lock:
                 old = self.conns.get(cn)
                 self.conns[cn] = s
