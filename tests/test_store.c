@@ -684,7 +684,8 @@ test_watches(void **state)
 		assert_int_equal(store_put_watch(f->s, "uk.issuer", &ref, cti,
 		    &d), 0);
 	}
-	/* the same watch again changes nothing */
+	/* watches are appended: the same one again is loaded again, last
+	 * (the engine keeps it once) */
 	assert_int_equal(store_put_watch(f->s, "uk.issuer", &ref, cti, &d), 0);
 	assert_int_equal(store_put_watch(f->s, "", &ref, cti, NULL),
 	    MRX_EINVAL);
@@ -692,13 +693,15 @@ test_watches(void **state)
 	fx_open(f);
 	memset(&ws, 0, sizeof(ws));
 	assert_int_equal(store_load_watches(f->s, on_watch, &ws, &d), 0);
-	assert_int_equal(ws.n, 3);
-	for (i = 0; i < 3; i++) {
-		snprintf(ref.uri, sizeof(ref.uri), "https://uk.example/%u", i);
-		make_cti(i, cti);
+	assert_int_equal(ws.n, 4);
+	for (i = 0; i < 4; i++) {
+		uint32_t k = i < 3 ? i : 2;
+
+		snprintf(ref.uri, sizeof(ref.uri), "https://uk.example/%u", k);
+		make_cti(k, cti);
 		assert_string_equal(ws.w[i].issuer, "uk.issuer");
 		assert_string_equal(ws.w[i].uri, ref.uri);
-		assert_int_equal(ws.w[i].idx, 1000 + i);
+		assert_int_equal(ws.w[i].idx, 1000 + k);
 		assert_memory_equal(ws.w[i].cti, cti, PROTO_CTI_LEN);
 	}
 	/* a callback that fails stops the walk with its code */
@@ -2644,9 +2647,10 @@ count_lists(void *ctx, const struct proto_status_list *sl,
 }
 
 /*
- * A version 1 file opens as version 2: the new tables appear, the old
- * rows stay and read back through the store, and the resulting schema is
- * the one a fresh file gets.
+ * A version 1 file opens at the current version: the new tables appear,
+ * the old rows stay and read back through the store (the watch from the
+ * keyed table of version 1 in version 3's log), and the resulting schema
+ * is the one a fresh file gets.
  */
 static void
 test_migrate_v1(void **state)
@@ -2656,8 +2660,10 @@ test_migrate_v1(void **state)
 	    9, 10, 11, 12, 13, 14, 15 };
 	char path[PATH_MAX + 32], fresh[PATH_MAX + 16];
 	static char want[16384], got[16384];
+	struct proto_status_ref ref;
 	struct store_record rec;
 	struct store *s2 = NULL;
+	struct watches ws;
 	struct walked w;
 	struct mrx_diag d;
 	uint64_t n;
@@ -2668,7 +2674,8 @@ test_migrate_v1(void **state)
 	assert_int_equal(raw_int(f, "PRAGMA user_version"), 1);
 	fx_open(f);
 	fx_close(f);
-	assert_int_equal(raw_int(f, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
 	assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_schema WHERE "
 	    "type = 'table' AND name IN ('feeds', 'trust', 'evidence', "
 	    "'blind')"), 4);
@@ -2697,6 +2704,22 @@ test_migrate_v1(void **state)
 	assert_int_equal(lists, 1);
 	assert_int_equal(store_alert_last(f->s, &n, NULL), 0);
 	assert_int_equal(n, 1);
+	/* the watch moved into version 3's log, and new ones follow it */
+	memset(&ws, 0, sizeof(ws));
+	assert_int_equal(store_load_watches(f->s, on_watch, &ws, NULL), 0);
+	assert_int_equal(ws.n, 1);
+	assert_string_equal(ws.w[0].issuer, "uk.issuer");
+	assert_string_equal(ws.w[0].uri, "https://uk.example/0");
+	assert_int_equal(ws.w[0].idx, 7);
+	assert_memory_equal(ws.w[0].cti, cti, PROTO_CTI_LEN);
+	snprintf(ref.uri, sizeof(ref.uri), "https://uk.example/1");
+	ref.idx = 9;
+	assert_int_equal(store_put_watch(f->s, "uk.issuer", &ref, cti, NULL),
+	    0);
+	memset(&ws, 0, sizeof(ws));
+	assert_int_equal(store_load_watches(f->s, on_watch, &ws, NULL), 0);
+	assert_int_equal(ws.n, 2);
+	assert_int_equal(ws.w[1].idx, 9);
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(store_deltas_range(f->s, "https://jp.example/s/0", 1,
 	    2, 10, on_bytes, &w, NULL), 0);

@@ -181,10 +181,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "nalloc, head, reasons, alloc, bits FROM lists ORDER BY opened",
 	[ST_DELTA_PUT] = "INSERT INTO deltas (uri, seq, bytes) "
 	    "VALUES (?1, ?2, ?3)",
-	[ST_WATCH_PUT] = "INSERT OR IGNORE INTO watches (issuer, uri, idx, "
-	    "cti) VALUES (?1, ?2, ?3, ?4)",
+	[ST_WATCH_PUT] = "INSERT INTO watches (issuer, uri, idx, cti) "
+	    "VALUES (?1, ?2, ?3, ?4)",
 	[ST_WATCH_LOAD] = "SELECT issuer, uri, idx, cti FROM watches "
-	    "ORDER BY issuer, uri, idx, cti",
+	    "ORDER BY id",
 	[ST_ALERT_PUT] = "INSERT INTO alerts (time, cti, issuer, status, "
 	    "reason, seq, kind, uri) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_ALERT_SINCE] = "SELECT id, time, cti, issuer, status, reason, seq, "
@@ -245,9 +245,8 @@ static const char *const stmt_sql[ST_COUNT] = {
  * Schema version 1. Rowid tables with a UNIQUE index on the 16-byte id
  * ingest about twice as fast as WITHOUT ROWID here. Large blobs come last
  * in a row so the small columns are read without touching overflow pages.
- * watches is the exception: a small row that is only ever inserted and
- * read back whole, keyed by itself, so WITHOUT ROWID makes one insert one
- * B-tree write where a rowid table with a UNIQUE index needs two.
+ * watches was the exception, a WITHOUT ROWID table keyed by itself, until
+ * schema version 3 made it an append-only log (below).
  */
 static const char schema_v1[] =
     "CREATE TABLE records ("
@@ -372,10 +371,34 @@ static const char schema_v2[] =
     "ALTER TABLE alerts ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE alerts ADD COLUMN uri TEXT NOT NULL DEFAULT '';";
 
+/*
+ * Schema version 3: watches become an append-only log. Version 1 keyed
+ * them by (issuer, uri, idx, cti), and list indexes are drawn at random,
+ * so every accepted verification rewrote a random page of that B-tree: a
+ * WAL frame per decision, and a random write into the database file at
+ * the next checkpoint, which stalled the WAL's own fsync behind it. Watches
+ * are only ever read whole at start-up into the engine's table, which
+ * keeps a watch once however often it is loaded; rows appended in the
+ * order made share their pages, about fifty to a page.
+ */
+static const char schema_v3[] =
+    "CREATE TABLE watch_log ("
+    " id INTEGER PRIMARY KEY,"
+    " issuer TEXT NOT NULL,"
+    " uri TEXT NOT NULL,"
+    " idx INTEGER NOT NULL,"
+    " cti BLOB NOT NULL CHECK (length(cti) = 16)) STRICT;"
+    "INSERT INTO watch_log (issuer, uri, idx, cti)"
+    " SELECT issuer, uri, idx, cti FROM watches"
+    " ORDER BY issuer, uri, idx, cti;"
+    "DROP TABLE watches;"
+    "ALTER TABLE watch_log RENAME TO watches;";
+
 /* migrations[v] brings a database from version v to v + 1. */
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
+	schema_v3,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
     STORE_SCHEMA_VERSION, "one migration per schema version");

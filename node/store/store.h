@@ -35,7 +35,7 @@
 #include "record.h"
 
 #define STORE_FILE "mrx.db"
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -98,7 +98,10 @@ int store_append_audit(struct store *s, const struct eng_audit *a,
 /* Stores an alert; *id gets its number (increasing from 1). */
 int store_put_alert(struct store *s, const struct eng_alert *a, uint64_t *id,
     struct mrx_diag *diag);
-/* Records a watch on an accepted clearance (idempotent). */
+/*
+ * Records a watch on an accepted clearance. Watches are appended: one put
+ * twice is stored and loaded twice (the engine's table keeps it once).
+ */
 int store_put_watch(struct store *s, const char *issuer,
     const struct proto_status_ref *ref, const uint8_t cti[PROTO_CTI_LEN],
     struct mrx_diag *diag);
@@ -133,7 +136,7 @@ typedef int (*store_list_fn)(void *ctx, const struct proto_status_list *sl,
 int store_load_lists(struct store *s, store_list_fn fn, void *ctx,
     struct mrx_diag *diag);
 
-/* Start-up: every watch. */
+/* Start-up: every watch, in the order stored. */
 typedef int (*store_watch_fn)(void *ctx, const char *issuer, const char *uri,
     uint32_t idx, const uint8_t cti[PROTO_CTI_LEN]);
 int store_load_watches(struct store *s, store_watch_fn fn, void *ctx,
