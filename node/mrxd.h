@@ -10,7 +10,9 @@
  * Group commit: every action of the engine that must be durable is written
  * into the one open store transaction; the replies that depend on it wait
  * in `pending` and are sent only after the commit at the end of the loop
- * turn (a uv_check handle) returned.
+ * turn (a uv_check handle) returned; while signature checks are on the
+ * pool, up to NODE_COMMIT_HOLD_NS after the transaction opened, the commit
+ * waits for their decisions to join it.
  */
 #ifndef NODE_MRXD_H
 #define NODE_MRXD_H
@@ -30,6 +32,7 @@
 #define NODE_WAITERS_MAX 256	/* long-polls on /v1/alerts */
 #define NODE_ALERT_WAIT_MAX_S 60
 #define NODE_VERIFY_INFLIGHT_MAX 4096
+#define NODE_COMMIT_HOLD_NS 2000000	/* see hold_commit() in mrxd.c */
 #define NODE_LAT_BUCKETS 12
 
 /* A reply that waits for the commit holding its effect to be durable. */
@@ -66,6 +69,7 @@ struct node {
 	struct eng_actions *acts;	/* scratch for one event */
 	struct node_fed *fedn;		/* federation (fednode.c), or NULL */
 	bool txn_open;
+	uint64_t txn_opened_ns;		/* uv_hrtime() at its store_begin */
 	bool alerts_in_txn;		/* wake long-polls after commit */
 	/* durability: commits numbered from 1; replies and sends wait until
 	 * `durable` reaches their commit (syncer.h) */
