@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
@@ -29,6 +30,8 @@
 
 #define FED_RECV_MAX (PROTO_ENV_MAX + 64)	/* larger: nng drops it */
 #define FED_PEM_MAX (64u * 1024u)
+#define FED_PUB_DRAIN_MS 200	/* a stop lets a burst leave this long */
+#define FED_CLOSE_MAX_S 5	/* then gives up on nng's close */
 
 struct fed;
 
@@ -85,6 +88,10 @@ struct fed {
 	char *cert_pem, *key_pem;
 	char ca_path[CONF_PATH_MAX];
 	struct fed_stats st;
+	uint64_t pub_last_ns;		/* uv_hrtime() of the last publish */
+	/* the stop's closer thread (fed_stop) */
+	pthread_cond_t close_cv;	/* with mu */
+	bool closed;			/* the closer is done */
 };
 
 void
@@ -627,6 +634,7 @@ fed_publish(struct fed *f, const uint8_t *b, size_t len)
 		nng_msg_free(m);
 		return MRX_EIO;
 	}
+	f->pub_last_ns = uv_hrtime();
 	pthread_mutex_lock(&f->mu);
 	f->st.published++;
 	pthread_mutex_unlock(&f->mu);
@@ -859,16 +867,15 @@ srv_free(struct fed_srv *ctxs)
 			nng_aio_free(ctxs[i].aio);
 }
 
-void
-fed_stop(struct fed *f)
+/*
+ * Stops every operation, then closes the sockets and frees what nng held.
+ * Runs on the stop's closer thread (or inline if it cannot start).
+ */
+static void
+close_all(struct fed *f)
 {
 	size_t i;
 
-	if (f == NULL)
-		return;
-	pthread_mutex_lock(&f->mu);
-	f->stopping = true;
-	pthread_mutex_unlock(&f->mu);
 	/* stop every operation first: no callback runs after this */
 	if (f->sub_aio != NULL)
 		nng_aio_stop(f->sub_aio);
@@ -899,11 +906,123 @@ fed_stop(struct fed *f)
 			nng_aio_free(f->out[i].aio);
 	if (f->tls_server != NULL)
 		nng_tls_config_free(f->tls_server);
+}
+
+static void *
+closer_main(void *arg)
+{
+	struct fed *f = arg;
+
+	close_all(f);
+	pthread_mutex_lock(&f->mu);
+	f->closed = true;
+	pthread_cond_signal(&f->close_cv);
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+/* A condition variable whose waits time out on CLOCK_MONOTONIC. */
+static int
+closer_cv_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t a;
+	int rc;
+
+	if ((rc = pthread_condattr_init(&a)) != 0)
+		return rc;
+	rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(cv, &a);
+	pthread_condattr_destroy(&a);
+	return rc;
+}
+
+/* Waits for the closer until FED_CLOSE_MAX_S from now; whether it ended. */
+static bool
+closer_wait(struct fed *f)
+{
+	struct timespec until;
+	bool closed;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += FED_CLOSE_MAX_S;
+	pthread_mutex_lock(&f->mu);
+	while (!f->closed && pthread_cond_timedwait(&f->close_cv, &f->mu,
+	    &until) != ETIMEDOUT)
+		;
+	closed = f->closed;
+	pthread_mutex_unlock(&f->mu);
+	return closed;
+}
+
+/* The pub socket's last publish was under FED_PUB_DRAIN_MS ago: wait. */
+static void
+pub_drain(const struct fed *f)
+{
+	uint64_t now = uv_hrtime(), until;
+	struct timespec ts;
+
+	if (!f->has_pub || f->pub_last_ns == 0)
+		return;
+	until = f->pub_last_ns + (uint64_t)FED_PUB_DRAIN_MS * 1000000u;
+	if (now >= until)
+		return;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)(until - now);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/*
+ * nng 1.5.2 can hang in nng_aio_stop() or nng_close() when a pipe closes
+ * while a send is under way (docs/design-notes.md, "Stopping right after a
+ * burst of feed messages"); later nng releases fix it. So a burst gets
+ * FED_PUB_DRAIN_MS to leave, and the closing runs on a thread of its own
+ * that the stop waits for at most FED_CLOSE_MAX_S: after that the node
+ * stops without it (everything it stored is committed; the peers see their
+ * connections drop at exit), and `f` is left to that thread, never freed,
+ * since nng may still call back into it (inbox_push drops what comes once
+ * f->stopping is set).
+ */
+bool
+fed_stop(struct fed *f)
+{
+	pthread_t t;
+	bool closed = true;
+
+	if (f == NULL)
+		return true;
+	pthread_mutex_lock(&f->mu);
+	f->stopping = true;
+	pthread_mutex_unlock(&f->mu);
+	pub_drain(f);
+	if (closer_cv_init(&f->close_cv) == 0) {
+		if (pthread_create(&t, NULL, closer_main, f) == 0) {
+			closed = closer_wait(f);
+			if (closed)
+				pthread_join(t, NULL);
+			else
+				pthread_detach(t);
+		} else {
+			close_all(f);
+		}
+		if (closed)
+			pthread_cond_destroy(&f->close_cv);
+	} else {
+		close_all(f);
+	}
+	/* nng parsed the PEM into its own TLS configuration at start */
 	free(f->cert_pem);
 	if (f->key_pem != NULL) {
-		memset(f->key_pem, 0, strlen(f->key_pem));
+		explicit_bzero(f->key_pem, strlen(f->key_pem));
 		free(f->key_pem);
+	}
+	f->cert_pem = f->key_pem = NULL;
+	if (!closed) {
+		uv_close((uv_handle_t *)&f->wake, NULL);
+		return false;
 	}
 	free(f->peers);
 	uv_close((uv_handle_t *)&f->wake, on_wake_closed);
+	return true;
 }

@@ -83,8 +83,13 @@ struct fed;
 int fed_start(uv_loop_t *loop, const struct node_conf *c, fed_deliver_fn fn,
     void *ctx, struct fed **out, struct mrx_diag *diag);
 
-/* Closes every socket, waits for nng's callbacks, drops the inbox. */
-void fed_stop(struct fed *f);
+/*
+ * Closes every socket, waits for nng's callbacks, drops the inbox. A burst
+ * just published gets up to 200 ms to leave first. Returns false when nng
+ * did not finish closing within 5 s (a hang of nng 1.5.2): the sockets are
+ * then left to a thread of their own and `f` is never freed.
+ */
+bool fed_stop(struct fed *f);
 
 /* Puts `b` on the pub socket (for every subscriber); never blocks. */
 int fed_publish(struct fed *f, const uint8_t *b, size_t len);

@@ -2510,7 +2510,13 @@ node_fed_stop(struct node *n)
 		}
 	node_fed_durable(n, UINT64_MAX, false);
 	if (fn->fed != NULL) {
-		fed_stop(fn->fed);
+		if (!fed_stop(fn->fed))
+			log_msg(LOG_WARN, "fed", "the federation's sockets did "
+			    "not close within 5 s (nng 1.5.2 can hang closing "
+			    "a pipe that is still sending); the node stops "
+			    "without waiting for them: everything stored is "
+			    "committed, and peers see the connections drop "
+			    "at exit");
 		fn->fed = NULL;
 	}
 }

@@ -30,6 +30,12 @@ on loopback (fedlib.py), each an integration test:
     frames to the issuer's rep socket; a peer flooding one envelope
     (replayed) and more envelopes than its rate (rate-limited) while
     another peer's requests are still answered.
+  7 nng's close hangs: one operator runs with tests/nngstall.c preloaded
+    (MRX_NNGSTALL_LIB), so nng_close() never returns, as nng 1.5.2's can
+    when a pipe closes during a send; SIGTERM must still stop it with exit
+    0 within the stop bound, its log must say the sockets were left, and
+    restarted without the library it serves with its audit chain intact.
+    Skipped under MRX_WRAP or without the library.
 
 Each check prints "ok: ..."; the first failed check stops the test with
 "FAIL: ..." and exit 1 (nodelib.run). Environment as the other node tests
@@ -797,6 +803,51 @@ def fault_wire():
     ok("the tcp federation stopped cleanly (SIGTERM, exit 0)")
 
 
+def fault_nng_close_hang(node):
+    """SIGTERM with nng_close() hanging: the stop is still bounded."""
+    lib = os.environ.get("MRX_NNGSTALL_LIB", "")
+    if L.WRAP or not lib:
+        ok("nng close hang: skipped (%s)" % ("under MRX_WRAP" if L.WRAP
+                                              else "no MRX_NNGSTALL_LIB"))
+        return
+    node.stop()
+    saved = {k: os.environ.get(k) for k in ("LD_PRELOAD", "ASAN_OPTIONS")}
+    os.environ["LD_PRELOAD"] = lib + (" " + saved["LD_PRELOAD"]
+                                      if saved["LD_PRELOAD"] else "")
+    # an ASan mrxd accepts a preloaded library after its runtime
+    os.environ["ASAN_OPTIONS"] = (saved["ASAN_OPTIONS"] + ":"
+                                  if saved["ASAN_OPTIONS"] else "") + \
+        "verify_asan_link_order=0"
+    try:
+        node.start()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    check(health(node) == 200, "nng close hang: %s runs with nng_close() "
+          "stalled" % node.id)
+    t = time.monotonic()
+    node.stop()             # exit 0 within STOP_TIMEOUT_S, or Fail
+    secs = time.monotonic() - t
+    log = node.log_text()
+    check("did not close within 5 s" in log, "nng close hang: the log says "
+          "the federation's sockets were left", log[-600:])
+    check(4.5 <= secs, "nng close hang: the stop waited for nng's close "
+          "before giving up (%.1f s)" % secs)
+    node.start()
+    check(health(node) == 200, "nng close hang: restarted without the "
+          "library, %s serves" % node.id)
+    node.stop()
+    r = node.mrx("audit", "verify", "--data", node.data)
+    check(r.returncode == 0 and "intact" in r.stdout, "nng close hang: "
+          "mrx audit verify after the stop", r.stdout + r.stderr)
+    ok("nng close hang: SIGTERM stopped %s in %.1f s with exit 0 although "
+       "nng_close() never returned; the store is whole" % (node.id, secs))
+    node.start()
+
+
 def main():
     t0 = time.monotonic()
     fed, cao, meti, ops, skew = build_tls()
@@ -809,6 +860,7 @@ def main():
     catch_up(meti, ops, z["record"], z["id"], t_up)
     uri, seq, last_rec, want = fault_kill_subscriber(meti, ops[1], ops[3])
     settle_feed(ops, last_rec, want)
+    fault_nng_close_hang(ops[2])
     bad = [n.id for n in ops if not n.alive() or any(
         w in n.log_text() for w in CRASH_WORDS)]
     check(not bad, "end of the TLS federation: all %d operators still run, "
