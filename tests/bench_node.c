@@ -41,7 +41,9 @@
  * from /proc/<mrxd>/task/<tid>/schedstat: mrxd's loop thread, its other
  * threads (the verification pool), this process (the generator), and the
  * time the loop thread was runnable but waited for a CPU. These move far
- * less with the machine's load than rates do.
+ * less with the machine's load than rates do. Beside them, requests per
+ * store commit (mrx_store_commits_total of mrxd's /metrics before and
+ * after each run): how well the group commit batched.
  *
  * The generator: plain sockets, HTTP/1.1 keep-alive, one request at a
  * time per connection, --conns connections multiplexed with epoll by one
@@ -659,6 +661,7 @@ http_req(const char *method, const char *path, const char *token,
 struct cpu {
 	double loop_s, pool_s, gen_s;
 	double loop_wait_s;
+	double commits;		/* mrxd's store commits (its /metrics) */
 };
 
 /* The run time of a task (first field of schedstat) and its time
@@ -724,6 +727,39 @@ cpu_add_since(struct cpu *sum, const struct cpu *a, const struct cpu *b)
 	sum->pool_s += b->pool_s - a->pool_s;
 	sum->gen_s += b->gen_s - a->gen_s;
 	sum->loop_wait_s += b->loop_wait_s - a->loop_wait_s;
+	sum->commits += b->commits - a->commits;
+}
+
+/* mrx_store_commits_total from mrxd's /metrics, or 0 if unreadable. */
+static double
+store_commits(int port)
+{
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1"
+	    "\r\nConnection: close\r\n\r\n";
+	static const char key[] = "\nmrx_store_commits_total ";
+	struct timeval tv = { 10, 0 };
+	char *buf, *p;
+	size_t got = 0, cap = 256 * 1024;
+	double v = 0;
+	ssize_t r;
+	int fd;
+
+	fd = tcp_connect(port);
+	if (fd < 0)
+		return 0;
+	buf = xcalloc(cap, 1);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) ==
+	    (ssize_t)(sizeof(req) - 1))
+		while (got < cap - 1 && (r = recv(fd, buf + got,
+		    cap - 1 - got, 0)) > 0)
+			got += (size_t)r;
+	close(fd);
+	buf[got] = '\0';
+	if ((p = strstr(buf, key)) != NULL)
+		v = strtod(p + sizeof(key) - 1, NULL);
+	free(buf);
+	return v;
 }
 
 /* ---- the load generator ---- */
@@ -1240,6 +1276,7 @@ load_run(struct load *ld)
 	ld->deadline = ld->t_start + (uint64_t)(ld->seconds * 1e9);
 	memset(&ld->cpu, 0, sizeof(ld->cpu));
 	cpu_now(ld->pid, &c0);
+	c0.commits = store_commits(ld->port);
 	for (k = 1; k < ld->threads; k++)
 		if (pthread_create(&ts[k].th, NULL, gen_thread, &ts[k]) != 0)
 			die("pthread_create failed");
@@ -1247,6 +1284,7 @@ load_run(struct load *ld)
 	for (k = 1; k < ld->threads; k++)
 		pthread_join(ts[k].th, NULL);
 	cpu_now(ld->pid, &c1);
+	c1.commits = store_commits(ld->port);
 	cpu_add_since(&ld->cpu, &c0, &c1);
 	check_stop();
 	load_collect(ld, ts);
@@ -1928,9 +1966,10 @@ profile_done(const char *kind, const struct load *ld)
 
 	printf("profile: %s: %zu requests in %.2f s, %.0f/s; us per "
 	    "request: mrxd loop %.1f, mrxd pool %.1f, generator %.1f, loop "
-	    "run-queue wait %.1f\n", kind, ld->done, ld->elapsed_s,
-	    ld->rate_done, ld->cpu.loop_s * k, ld->cpu.pool_s * k,
-	    ld->cpu.gen_s * k, ld->cpu.loop_wait_s * k);
+	    "run-queue wait %.1f; %.1f requests per store commit\n", kind,
+	    ld->done, ld->elapsed_s, ld->rate_done, ld->cpu.loop_s * k,
+	    ld->cpu.pool_s * k, ld->cpu.gen_s * k, ld->cpu.loop_wait_s * k,
+	    ld->cpu.commits > 0 ? (double)ld->done / ld->cpu.commits : 0);
 }
 
 
@@ -1960,6 +1999,7 @@ series_add(struct series *s, const struct load *ld, double base)
 	s->cpu.pool_s += ld->cpu.pool_s;
 	s->cpu.gen_s += ld->cpu.gen_s;
 	s->cpu.loop_wait_s += ld->cpu.loop_wait_s;
+	s->cpu.commits += ld->cpu.commits;
 	if (s->nlat + ld->nlat > s->lat_cap) {
 		s->lat_cap = 2 * (s->nlat + ld->nlat);
 		s->lat = realloc(s->lat, s->lat_cap * sizeof(*s->lat));
@@ -2470,9 +2510,13 @@ print_cpu_line(const char *what, const struct cpu *c, size_t n)
 {
 	double k = n > 0 ? 1e6 / (double)n : 0;
 
-	printf("%-30s %9.1f %9.1f %9.1f %9.1f %9.1f %9zu\n", what,
+	char per[32] = "-";
+
+	if (c->commits > 0)
+		snprintf(per, sizeof(per), "%.1f", (double)n / c->commits);
+	printf("%-30s %9.1f %9.1f %9.1f %9.1f %9.1f %9zu %9s\n", what,
 	    c->loop_s * k, c->pool_s * k, (c->loop_s + c->pool_s) * k,
-	    c->gen_s * k, c->loop_wait_s * k, n);
+	    c->gen_s * k, c->loop_wait_s * k, n, per);
 }
 
 static void
@@ -2481,9 +2525,9 @@ print_cpu_json(const char *name, const struct cpu *c, size_t n, bool comma)
 	double k = n > 0 ? 1e6 / (double)n : 0;
 
 	printf("\"%s\":{\"requests\":%zu,\"loop_us\":%.2f,\"pool_us\":%.2f,"
-	    "\"gen_us\":%.2f,\"loop_wait_us\":%.2f}%s", name, n,
-	    c->loop_s * k, c->pool_s * k, c->gen_s * k, c->loop_wait_s * k,
-	    comma ? "," : "");
+	    "\"gen_us\":%.2f,\"loop_wait_us\":%.2f,\"commits\":%.0f}%s",
+	    name, n, c->loop_s * k, c->pool_s * k, c->gen_s * k,
+	    c->loop_wait_s * k, c->commits, comma ? "," : "");
 }
 
 static void
@@ -2586,9 +2630,9 @@ report(const struct opts *o, const struct results *r)
 		if (!w[i].met)
 			pass = false;
 	}
-	printf("\n%-30s %9s %9s %9s %9s %9s %9s\n", "CPU us per request",
-	    "mrxd loop", "mrxd pool", "mrxd all", "generator", "loop wait",
-	    "requests");
+	printf("\n%-30s %9s %9s %9s %9s %9s %9s %9s\n",
+	    "CPU us per request", "mrxd loop", "mrxd pool", "mrxd all",
+	    "generator", "loop wait", "requests", "/commit");
 	print_cpu_line("issuance", &r->issue.cpu, r->issue.done);
 	print_cpu_line("cold verify", &r->cold.cpu, r->cold.done);
 	print_cpu_line("warm verify (closed loop)", &r->warm.cpu,
