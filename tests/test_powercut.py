@@ -15,6 +15,10 @@ have left it; mrxd restarts on that. Then:
   - every acknowledged issuance is there with the same record bytes, and
     every acknowledged status change is the record's status unless a
     later change of it went unanswered;
+  - every verification answered 200 has its decision in the audit chain
+    (the streams also verify their clearances; a decision's answer waits
+    for its audit entry's commit, which the node holds while other
+    signature checks are on the pool);
   - PRAGMA integrity_check is "ok", and at the end `mrx audit verify`
     finds the chain intact;
   - the cuts did drop work: summed over the cuts, the store after a cut
@@ -51,11 +55,13 @@ THREADS = 8
 SEED = int(os.environ.get("MRX_SEED", "20261127"))
 DELAY_US = 20000        # each sync held this long before its copy
 RECORD_CLEARANCE = 2    # records.type of a clearance (PROTO_REC_CLEARANCE)
+AUDIT_DECISION = 3      # audit.kind of a decision (ENG_AUDIT_DECISION)
 LIB = os.environ.get("MRX_POWERCUT_LIB", "")
 
 
 class Stream:
-    """Four clients issuing and changing statuses until told to stop."""
+    """Clients issuing, changing statuses and verifying until told to
+    stop."""
 
     def __init__(self, node, rng):
         self.node = node
@@ -64,6 +70,7 @@ class Stream:
         self.acked = {}     # id -> record
         self.status = {}    # id -> last acknowledged status
         self.unsure = set()  # ids with a change whose answer was lost
+        self.decided = {}   # id -> verifications answered 200
         self.stop = threading.Event()
         self.errors = []
 
@@ -73,7 +80,24 @@ class Stream:
         mine = []
         try:
             while not self.stop.is_set():
-                if mine and rng.random() < 0.3:
+                if mine and rng.random() < 0.25:
+                    # a verification: its decision is audited, and the
+                    # answer waits for that entry's commit to be durable
+                    # (held while other checks are on the pool)
+                    cid = rng.choice(mine)
+                    with self.lock:
+                        rec = self.acked[cid]
+                    try:
+                        r = c.post("/v1/verify", {"record": rec,
+                                                  "access": CESI})
+                    except (OSError, L.http.client.HTTPException):
+                        return
+                    if r.status != 200 or "decision" not in r.json:
+                        self.errors.append("verify: %r" % r)
+                        return
+                    with self.lock:
+                        self.decided[cid] = self.decided.get(cid, 0) + 1
+                elif mine and rng.random() < 0.4:
                     cid = rng.choice(mine)
                     with self.lock:
                         cur = self.status[cid]
@@ -154,6 +178,28 @@ def count_clearances(db_dir):
     return n, integ
 
 
+def count_decisions(db_dir):
+    """Audited decisions per clearance id (hex) in the store of db_dir."""
+    tmp = db_dir + ".decisions"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    for name in ("mrx.db", "mrx.db-wal"):
+        p = os.path.join(db_dir, name)
+        if os.path.exists(p):
+            shutil.copy(p, tmp)
+    db = sqlite3.connect(os.path.join(tmp, "mrx.db"))
+    try:
+        rows = db.execute("SELECT hex(cti), count(*) FROM audit WHERE "
+                          "kind = ? AND cti IS NOT NULL GROUP BY cti",
+                          (AUDIT_DECISION,)).fetchall()
+    except sqlite3.OperationalError:
+        rows = []
+    finally:
+        db.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {h.lower(): n for h, n in rows}
+
+
 def power_cut(node, shadow):
     """Sets the data directory back to what was certainly on disk."""
     for name in ("mrx.db", "mrx.db-wal"):
@@ -220,6 +266,12 @@ def run_mode(thread):
         check(integ == "ok", "cut %d: the killed process's files are a "
               "sound database" % cut, integ)
         power_cut(node, shadow)
+        audited = count_decisions(node.data)
+        short = [(cid, n, audited.get(cid, 0))
+                 for cid, n in st.decided.items() if audited.get(cid, 0) < n]
+        check(not short, "cut %d: every answered verification's decision "
+              "is in the audit chain after the power cut (%d answered)"
+              % (cut, sum(st.decided.values())), short[:5])
         kept, integ = count_clearances(node.data)
         check(integ == "ok", "cut %d: after the power cut, PRAGMA "
               "integrity_check ok" % cut, integ)
