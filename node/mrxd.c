@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -812,7 +813,8 @@ start(struct node *n, const char *data, const char *config)
 	struct http_limits lim;
 	struct mrx_diag d;
 	char b[600];
-	uint64_t cnt;
+	uint64_t cnt, ms;
+	int64_t from;
 	int rc, t;
 
 	mrx_diag_clear(&d);
@@ -836,6 +838,10 @@ start(struct node *n, const char *data, const char *config)
 		log_msg(LOG_ERROR, "store", "%s", mrx_diag_str(&d, b, sizeof(b)));
 		return 2;
 	}
+	if ((from = store_migrated_from(n->store, &ms)) > 0)
+		log_msg(LOG_INFO, "store", "%s/%s upgraded from schema version "
+		    "%" PRId64 " to %d in %" PRIu64 " ms", n->conf.data_dir,
+		    STORE_FILE, from, STORE_SCHEMA_VERSION, ms);
 	mrx_diag_clear(&d);
 	if (store_checkpointer_start(n->store, 0, &d) != 0)
 		log_msg(LOG_WARN, "store", "checkpoints stay on the commit path: "

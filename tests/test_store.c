@@ -305,6 +305,7 @@ test_open_reopen(void **state)
 	uint64_t n;
 
 	fx_open(f);
+	assert_int_equal(store_migrated_from(f->s, NULL), 0);	/* new */
 	db_path(f, path, sizeof(path));
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
@@ -320,6 +321,7 @@ test_open_reopen(void **state)
 	assert_int_equal(raw_int(f, "SELECT journal_mode = 'wal' FROM "
 	    "pragma_journal_mode"), 1);
 	fx_open(f);
+	assert_int_equal(store_migrated_from(f->s, NULL), -1);	/* as it was */
 	put_record(f->s, 1);
 	fx_close(f);
 	fx_open(f);
@@ -2673,6 +2675,7 @@ test_migrate_v1(void **state)
 	raw_exec(f, v1_rows);
 	assert_int_equal(raw_int(f, "PRAGMA user_version"), 1);
 	fx_open(f);
+	assert_int_equal(store_migrated_from(f->s, NULL), 1);
 	fx_close(f);
 	assert_int_equal(raw_int(f, "PRAGMA user_version"),
 	    STORE_SCHEMA_VERSION);

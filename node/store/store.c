@@ -407,6 +407,8 @@ struct store {
 	sqlite3 *db;				/* the connection, NOMUTEX */
 	sqlite3_stmt *st[ST_COUNT];		/* prepared at open */
 	char path[STORE_PATH_MAX];		/* DATA_DIR/mrx.db */
+	int64_t migrated_from;			/* -1: opened as it was */
+	uint64_t migrate_ms;			/* how long that took */
 	bool in_tx;				/* inside store_begin() */
 	bool tx_failed;				/* a write in it failed */
 	bool head_bad;				/* meta's head is malformed */
@@ -955,13 +957,35 @@ migrate(struct store *s, struct mrx_diag *diag)
 	rc = pragma_int(s, "PRAGMA user_version", &v, diag);
 	if (rc == 0 && (v < 0 || v > STORE_SCHEMA_VERSION))
 		rc = too_new(s, v, diag);
-	if (rc == 0)
+	if (rc == 0 && v < STORE_SCHEMA_VERSION) {
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = migrate_steps(s, v, diag);
-	if (rc == 0)
+		if (rc == 0)
+			rc = exec_sql(s, "COMMIT", "store_open: migration",
+			    diag);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (rc == 0) {
+			s->migrated_from = v;
+			s->migrate_ms = (uint64_t)((t1.tv_sec - t0.tv_sec) *
+			    1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		}
+	} else if (rc == 0) {
 		rc = exec_sql(s, "COMMIT", "store_open: migration", diag);
+	}
 	if (rc != 0)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
+}
+
+int64_t
+store_migrated_from(const struct store *s, uint64_t *ms)
+{
+	assert(s != NULL);
+	if (ms != NULL)
+		*ms = s->migrate_ms;
+	return s->migrated_from;
 }
 
 static int
@@ -1040,6 +1064,7 @@ store_open(const char *dir, struct store **out, struct mrx_diag *diag)
 		return mrx_diag_set(diag, MRX_ENOMEM, MRX_DIAG_NO_OFFSET,
 		    STORE_FIELD, "store_open: out of memory");
 	s->wal_fd = -1;
+	s->migrated_from = -1;
 	n = snprintf(s->path, sizeof(s->path), "%s/%s", dir, STORE_FILE);
 	if (n < 0 || (size_t)n >= sizeof(s->path)) {
 		free(s);

@@ -47,6 +47,13 @@ struct store;
 int store_open(const char *dir, struct store **out, struct mrx_diag *diag);
 void store_close(struct store *s);
 
+/*
+ * The schema version store_open() migrated the file from (0: it was new),
+ * and in *ms (may be NULL) how long that took; -1 when the file was
+ * already at STORE_SCHEMA_VERSION.
+ */
+int64_t store_migrated_from(const struct store *s, uint64_t *ms);
+
 #define STORE_CHECKPOINT_MS_DEFAULT 1000
 
 /*
