@@ -370,6 +370,24 @@ open_pending(const struct node *n)
 }
 
 /*
+ * Whether the turn's commit waits. While signature checks are on the pool,
+ * each one that ends brings a loop turn and a decision to audit, so the
+ * commit can take those decisions too: a busy node writes and syncs once
+ * per NODE_COMMIT_HOLD_NS (2 ms) instead of once per handful of decisions,
+ * which halves the commit's share of the loop's time on cold verification
+ * and the pages the WAL and the checkpoint write. An idle pool, a stop or
+ * an older transaction commits at once; no timer is needed, since every
+ * check in flight ends in a turn that asks again.
+ */
+static bool
+hold_commit(const struct node *n)
+{
+	return n->txn_open && n->verify_inflight > 0 && !n->stopping &&
+	    !n->sync_failed &&
+	    uv_hrtime() - n->txn_opened_ns < NODE_COMMIT_HOLD_NS;
+}
+
+/*
  * Commits up to `upto` are durable (or, err != 0, syncing failed): send the
  * replies and messages that waited for them. Called by the syncer on the
  * loop thread, and directly when commits sync themselves.
@@ -415,8 +433,10 @@ on_durable(void *arg, uint64_t upto, int err, const char *msg)
 		n->alerts_cseq = 0;
 		api_wake_waiters(n, false);
 	}
-	/* what gathered while the sync ran (on_commit) commits now */
-	if (n->syncer != NULL && n->txn_open && n->durable == n->commits)
+	/* what gathered while the sync ran (on_commit) commits now, unless
+	 * checks on the pool hold it (a turn that ends one commits it) */
+	if (n->syncer != NULL && n->txn_open && n->durable == n->commits &&
+	    !hold_commit(n))
 		(void)commit_turn(n);
 }
 
@@ -499,24 +519,6 @@ node_undurable(const struct node *n)
  * node writes big batches, as when the loop itself waited for the disk,
  * without the loop waiting.
  */
-/*
- * Whether the turn's commit waits. While signature checks are on the pool,
- * each one that ends brings a loop turn and a decision to audit, so the
- * commit can take those decisions too: a busy node writes and syncs once
- * per NODE_COMMIT_HOLD_NS (2 ms) instead of once per handful of decisions,
- * which halves the commit's share of the loop's time on cold verification
- * and the pages the WAL and the checkpoint write. An idle pool, a stop or
- * an older transaction commits at once; no timer is needed, since every
- * check in flight ends in a turn that asks again.
- */
-static bool
-hold_commit(const struct node *n)
-{
-	return n->txn_open && n->verify_inflight > 0 && !n->stopping &&
-	    !n->sync_failed &&
-	    uv_hrtime() - n->txn_opened_ns < NODE_COMMIT_HOLD_NS;
-}
-
 static void
 on_commit(uv_check_t *h)
 {
