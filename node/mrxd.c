@@ -31,6 +31,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -918,6 +920,22 @@ pool_size_default(void)
 	setenv("UV_THREADPOOL_SIZE", b, 0);
 }
 
+/*
+ * jansson's memory is wiped when jansson frees it: its parse of a request
+ * body holds a person's name, date of birth and nationality (/v1/present,
+ * /v1/confirm, /v1/lookup) in its values and in its lexer's buffer, which
+ * would otherwise stay in freed heap (the handlers wipe their own copies,
+ * http.c the request bytes).
+ */
+static void
+json_free_wiped(void *p)
+{
+	if (p != NULL) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
 static void
 finish(struct node *n)
 {
@@ -983,6 +1001,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	json_set_alloc_funcs(malloc, json_free_wiped);
 	pool_size_default();
 	node.exit_code = 0;
 	rc = start(&node, data, config);
