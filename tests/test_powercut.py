@@ -36,6 +36,7 @@ thread) and MRX_SYNC_THREAD=1 (the syncer's thread).
 Skipped (exit 77) when MRX_POWERCUT_LIB is not set or mrxd runs under a
 wrapper (valgrind). MRX_SEED=N reproduces a schedule.
 """
+import contextlib
 import os
 import random
 import shutil
@@ -155,9 +156,11 @@ class Stream:
               "kill", self.errors[:3])
 
 
-def count_clearances(db_dir):
-    """Clearances in the store held in db_dir (a copy is opened)."""
-    tmp = db_dir + ".count"
+@contextlib.contextmanager
+def store_copy(db_dir):
+    """A connection to a copy of the store held in db_dir (mrx.db and its
+    WAL), so that opening it changes nothing of what is examined."""
+    tmp = db_dir + ".copy"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     for name in ("mrx.db", "mrx.db-wal"):
@@ -166,37 +169,33 @@ def count_clearances(db_dir):
             shutil.copy(p, tmp)
     db = sqlite3.connect(os.path.join(tmp, "mrx.db"))
     try:
+        yield db
+    finally:
+        db.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def count_clearances(db_dir):
+    """Clearances in the store held in db_dir, and its integrity_check."""
+    with store_copy(db_dir) as db:
         integ = db.execute("PRAGMA integrity_check").fetchone()[0]
         try:
             n = db.execute("SELECT count(*) FROM records WHERE type = ?",
                            (RECORD_CLEARANCE,)).fetchone()[0]
         except sqlite3.OperationalError:
             n = 0       # nothing of the store reached the disk
-    finally:
-        db.close()
-        shutil.rmtree(tmp, ignore_errors=True)
     return n, integ
 
 
 def count_decisions(db_dir):
     """Audited decisions per clearance id (hex) in the store of db_dir."""
-    tmp = db_dir + ".decisions"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    for name in ("mrx.db", "mrx.db-wal"):
-        p = os.path.join(db_dir, name)
-        if os.path.exists(p):
-            shutil.copy(p, tmp)
-    db = sqlite3.connect(os.path.join(tmp, "mrx.db"))
-    try:
-        rows = db.execute("SELECT hex(cti), count(*) FROM audit WHERE "
-                          "kind = ? AND cti IS NOT NULL GROUP BY cti",
-                          (AUDIT_DECISION,)).fetchall()
-    except sqlite3.OperationalError:
-        rows = []
-    finally:
-        db.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+    with store_copy(db_dir) as db:
+        try:
+            rows = db.execute("SELECT hex(cti), count(*) FROM audit WHERE "
+                              "kind = ? AND cti IS NOT NULL GROUP BY cti",
+                              (AUDIT_DECISION,)).fetchall()
+        except sqlite3.OperationalError:
+            rows = []   # nothing of the store reached the disk
     return {h.lower(): n for h, n in rows}
 
 
